@@ -20,6 +20,7 @@ type RecordError struct {
 	Column int    `json:"column"`
 	Index  int    `json:"index,omitempty"` // element of a multi-finding record, 0 otherwise
 	Msg    string `json:"error"`
+	syntax bool   // malformed JSON
 	// Raw is the start of the offending record (at most MaxRawKept bytes);
 	// empty when the record could not be delimited.
 	Raw []byte `json:"-"`
@@ -84,6 +85,15 @@ func (r *Reader) Next() (*Finding, error) {
 		// The scanner reuses its buffer; findings keep their bytes.
 		own := bytes.Clone(rec)
 		r.pending, r.errs = parseRecord(r.name, own, line, col)
+		if len(r.errs) == 1 && isSyntax(r.errs[0]) {
+			if cut := splitAtRecordStart(own); cut > 0 {
+				// A broken record ran into the next one: report the
+				// broken part alone and read on from the next record.
+				tl, tc := lineCol(own[:cut], line, col)
+				r.sc.pushBack(own[cut:], tl, tc)
+				r.pending, r.errs = parseRecord(r.name, own[:cut], line, col)
+			}
+		}
 	}
 }
 
@@ -135,19 +145,19 @@ func parseRecord(name string, rec []byte, line, col int) ([]*Finding, []error) {
 	if rec[0] == '[' {
 		var elems []json.RawMessage
 		if err := json.Unmarshal(rec, &elems); err != nil {
-			return nil, syntaxFail(fail, err)
+			return nil, syntaxFail(fail, err, rec)
 		}
 		return parseList(name, rec, elems, line, col, ShapeGetFindings)
-	}
-	if !json.Valid(rec) {
-		var v any
-		return nil, syntaxFail(fail, json.Unmarshal(rec, &v))
 	}
 	if isCLI(rec) {
 		return parseCLI(name, rec, line, col, fail)
 	}
 	var t top
-	typeErr := json.Unmarshal(rec, &t)
+	typeErr := json.Unmarshal(rec, &t) // checks the syntax before decoding
+	var se *json.SyntaxError
+	if errors.As(typeErr, &se) {
+		return nil, syntaxFail(fail, typeErr, rec)
+	}
 	switch {
 	case t.Source != nil || t.DetailType != nil:
 		src, dt := deref(t.Source), deref(t.DetailType)
@@ -167,7 +177,7 @@ func parseRecord(name string, rec []byte, line, col int) ([]*Finding, []error) {
 		}
 		f, err := decode(detail, rec)
 		if err != nil {
-			return nil, fail(off+errOffset(err), 0, false, "%s", describe(err))
+			return nil, fail(off+errOffset(err, detail), 0, false, "%s", describe(err))
 		}
 		f.Origin = Origin{Input: name, Line: line, Column: col, Shape: ShapeEvent}
 		return []*Finding{f}, nil
@@ -181,7 +191,7 @@ func parseRecord(name string, rec []byte, line, col int) ([]*Finding, []error) {
 	f := &t.Finding
 	f.Raw = rec
 	if err := check(f, typeErr); err != nil {
-		return nil, fail(errOffset(err), 0, isNotFinding(err), "%s", describe(err))
+		return nil, fail(errOffset(err, rec), 0, isNotFinding(err), "%s", describe(err))
 	}
 	f.event = envelope(f, rec)
 	f.Origin = Origin{Input: name, Line: line, Column: col, Shape: ShapeFinding}
@@ -197,8 +207,15 @@ func parseList(name string, rec []byte, elems []json.RawMessage, line, col int, 
 	if len(elems) == 0 {
 		return nil, []error{&RecordError{Input: name, Line: line, Column: col, Msg: "empty list: no findings"}}
 	}
+	// Elements appear in order: search each from the end of the previous
+	// one, so locating them stays linear in the record's size.
+	pos := 0
 	for i, el := range elems {
-		off := int64(bytes.Index(rec, el))
+		off := int64(-1)
+		if j := bytes.Index(rec[pos:], el); j >= 0 {
+			off = int64(pos + j)
+			pos += j + len(el)
+		}
 		l, c := position(rec, off, line, col)
 		if len(el) == 0 || el[0] != '{' {
 			errs = append(errs, &RecordError{Input: name, Line: l, Column: c, Index: i + 1, Msg: "list element is not a JSON object", Raw: clip(el)})
@@ -429,19 +446,35 @@ func clip(b []byte) []byte {
 }
 
 // syntaxFail reports a JSON syntax error at its position.
-func syntaxFail(fail func(int64, int, bool, string, ...any) []error, err error) []error {
-	return fail(errOffset(err), 0, false, "%s", describe(err))
+func syntaxFail(fail func(int64, int, bool, string, ...any) []error, err error, doc []byte) []error {
+	errs := fail(errOffset(err, doc), 0, false, "%s", describe(err))
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		errs[0].(*RecordError).syntax = true
+	}
+	return errs
 }
 
-// errOffset is the byte offset of a decoding error within its document.
-func errOffset(err error) int64 {
+func isSyntax(err error) bool {
+	re, ok := err.(*RecordError)
+	return ok && re.syntax
+}
+
+// errOffset is the byte offset of a decoding error within doc. A type error
+// points at its field's key, not past the value where the decoder stopped.
+func errOffset(err error, doc []byte) int64 {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		return max(se.Offset-1, 0)
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return max(te.Offset-1, 0)
+		off := min(max(te.Offset, 0), int64(len(doc)))
+		key := te.Field[strings.LastIndexByte(te.Field, '.')+1:]
+		if i := bytes.LastIndex(doc[:off], []byte(`"`+key+`"`)); key != "" && i >= 0 {
+			return int64(i)
+		}
+		return max(off-1, 0)
 	}
 	return 0
 }

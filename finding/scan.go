@@ -33,12 +33,14 @@ var errNoValue = errors.New("no JSON value")
 // next line that starts with '{' or '[' — the start of the next record in
 // JSON Lines and in pretty-printed concatenated JSON alike.
 type scanner struct {
-	r      *bufio.Reader
-	limits Limits
-	line   int // line of the next byte, 1-based
-	col    int // column of the next byte, 1-based
-	start  bool
-	buf    []byte
+	src     io.Reader // the input
+	pending []byte    // bytes pushed back, read before src
+	r       *bufio.Reader
+	limits  Limits
+	line    int // line of the next byte, 1-based
+	col     int // column of the next byte, 1-based
+	start   bool
+	buf     []byte
 }
 
 func newScanner(r io.Reader, l Limits) *scanner {
@@ -48,7 +50,46 @@ func newScanner(r io.Reader, l Limits) *scanner {
 	if l.MaxDepth <= 0 {
 		l.MaxDepth = DefaultLimits.MaxDepth
 	}
-	return &scanner{r: bufio.NewReaderSize(r, 64<<10), limits: l, line: 1, col: 1, start: true}
+	s := &scanner{src: r, limits: l, line: 1, col: 1, start: true}
+	s.r = bufio.NewReaderSize(pendingReader{s}, 64<<10)
+	return s
+}
+
+// pendingReader reads the pushed-back bytes, then the input.
+type pendingReader struct{ s *scanner }
+
+func (p pendingReader) Read(b []byte) (int, error) {
+	if len(p.s.pending) > 0 {
+		n := copy(b, p.s.pending)
+		p.s.pending = p.s.pending[n:]
+		return n, nil
+	}
+	return p.s.src.Read(b)
+}
+
+// pushBack makes the scanner read b next, as if it started at line:col.
+// The reader's buffered bytes come after b, so nothing is lost or reordered.
+func (s *scanner) pushBack(b []byte, line, col int) {
+	buffered, _ := s.r.Peek(s.r.Buffered())
+	rest := make([]byte, 0, len(b)+len(buffered)+len(s.pending))
+	rest = append(append(append(rest, b...), buffered...), s.pending...)
+	s.pending = rest
+	s.r.Reset(pendingReader{s})
+	s.line, s.col = line, col
+}
+
+// splitAtRecordStart finds, in a record that failed, the first later line
+// that starts with '{' or '[': in JSON Lines and in concatenated
+// pretty-printed JSON alike such a line starts the next record, so a broken
+// record must not swallow the ones after it. It returns the offset of that
+// line, or -1.
+func splitAtRecordStart(rec []byte) int {
+	for i := 1; i < len(rec); i++ {
+		if rec[i-1] == '\n' && (rec[i] == '{' || rec[i] == '[') {
+			return i
+		}
+	}
+	return -1
 }
 
 // scanError is a problem found while delimiting a record.
@@ -113,7 +154,17 @@ func (s *scanner) next() (rec []byte, line, col int, err error) {
 		if s.r.Buffered() == 0 {
 			if _, err := s.r.Peek(1); err != nil {
 				if errors.Is(err, io.EOF) {
-					return nil, line, col, &scanError{s.line, s.col, fmt.Sprintf("unexpected end of input: the record starting at %d:%d is truncated", line, col)}
+					el, ec := s.line, s.col
+					if cut := splitAtRecordStart(s.buf); cut > 0 {
+						// A later record starts inside this one: report
+						// this one truncated where the next begins and
+						// read on from there.
+						l, c := lineCol(s.buf[:cut], line, col)
+						tail := bytes.Clone(s.buf[cut:])
+						s.pushBack(tail, l, c)
+						el, ec = l, c
+					}
+					return nil, line, col, &scanError{el, ec, fmt.Sprintf("unexpected end of record: the record starting at %d:%d is truncated", line, col)}
 				}
 				return nil, 0, 0, err
 			}
@@ -204,6 +255,14 @@ func (s *scanner) resync() error {
 		s.advance(c)
 		atLineStart = c == '\n'
 	}
+}
+
+// lineCol is the position just after b, which starts at line:col.
+func lineCol(b []byte, line, col int) (int, int) {
+	if nl := bytes.Count(b, newline); nl > 0 {
+		return line + nl, len(b) - bytes.LastIndexByte(b, '\n')
+	}
+	return line, col + len(b)
 }
 
 func ioErr(err error) error {
