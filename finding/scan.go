@@ -24,9 +24,6 @@ type Limits struct {
 // DefaultLimits are the limits NewReader and ParseBytes use.
 var DefaultLimits = Limits{MaxRecordBytes: 64 << 20, MaxDepth: 128}
 
-// errNoValue marks input that does not start a JSON object or array.
-var errNoValue = errors.New("no JSON value")
-
 // scanner splits an input into top-level JSON values without decoding them,
 // tracking line and column so errors can point at the input. After a record
 // it cannot delimit (not JSON, too deep, too large) it resynchronises at the

@@ -52,6 +52,8 @@ func (e *exitError) Unwrap() error { return e.err }
 func usageErr(err error) error { return &exitError{code: exitInvalid, err: err} }
 
 // negative reports a negative answer (exit 1) with an optional message.
+//
+//lint:ignore U1000 the answer of pattern test and run; kept with its siblings.
 func negative(err error) error { return &exitError{code: exitNegative, err: err} }
 
 // globals are the flags every command shares.
