@@ -83,10 +83,10 @@ type ChannelConfig struct {
 	// base, an SNS endpoint for tests). Not a secret.
 	Endpoint string `json:"endpoint,omitempty"`
 
-	Templates Templates     `json:"templates,omitzero"`
-	RateLimit *RateLimit    `json:"rate_limit,omitempty"`
-	Retry     *RetryPolicy  `json:"retry,omitempty"`
-	Timeout   Duration      `json:"timeout,omitempty"` // per attempt (default 10s)
+	Templates Templates    `json:"templates,omitzero"`
+	RateLimit *RateLimit   `json:"rate_limit,omitempty"`
+	Retry     *RetryPolicy `json:"retry,omitempty"`
+	Timeout   Duration     `json:"timeout,omitempty"` // per attempt (default 10s)
 
 	// Name is the channel's key in the channels map.
 	Name string `json:"-"`

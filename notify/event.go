@@ -179,4 +179,3 @@ func (e *Event) Headline() string {
 	}
 	return b.String()
 }
-

@@ -75,10 +75,7 @@ func (h *HTTP) Post(ctx context.Context, channel, target string, header http.Hea
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
 	}
-	now := time.Now
-	if h != nil && h.Now != nil {
-		now = h.Now
-	}
+	now := h.Time
 	de := &DeliveryError{Channel: channel, Status: resp.StatusCode, Err: errors.New(Snippet(data))}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
@@ -91,6 +88,14 @@ func (h *HTTP) Post(ctx context.Context, channel, target string, header http.Hea
 		de.RetryAfter = RetryAfter(resp.Header.Get("Retry-After"), now())
 	}
 	return nil, de
+}
+
+// Time returns the current time of h's clock.
+func (h *HTTP) Time() time.Time {
+	if h != nil && h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
 }
 
 // RetryAfter reads a Retry-After header: delay-seconds or an HTTP-date.
