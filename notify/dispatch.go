@@ -56,7 +56,7 @@ type Dispatcher struct {
 	report func(Report)
 	log    *slog.Logger
 
-	in      chan *Event
+	in      chan item
 	workers map[string]*worker
 	repeat  *repeatStage
 	groups  *groupStage
@@ -68,6 +68,13 @@ type Dispatcher struct {
 
 	mu     sync.RWMutex
 	closed bool
+}
+
+// item is an event to route, or a barrier (sync) the loop closes when it
+// reaches it.
+type item struct {
+	ev   *Event
+	sync chan struct{}
 }
 
 type worker struct {
@@ -102,7 +109,7 @@ func NewDispatcher(cfg *Config, notifiers map[string]Notifier, opt Options) (*Di
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Dispatcher{
 		cfg: cfg, clock: opt.Clock, report: opt.Report, log: opt.Logger,
-		in: make(chan *Event, queue), workers: map[string]*worker{},
+		in: make(chan item, queue), workers: map[string]*worker{},
 		repeat: newRepeatStage(), groups: newGroupStage(), ctx: ctx, cancel: cancel,
 	}
 	for name, ch := range cfg.Channels {
@@ -140,7 +147,7 @@ func (d *Dispatcher) Submit(ev *Event) bool {
 	defer d.mu.RUnlock()
 	if !d.closed {
 		select {
-		case d.in <- ev:
+		case d.in <- item{ev: ev}:
 			return true
 		default:
 		}
@@ -183,6 +190,21 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 	}
 }
 
+// sync waits until the loop has routed everything submitted before it
+// (tests).
+func (d *Dispatcher) sync() {
+	ch := make(chan struct{})
+	d.mu.RLock()
+	closed := d.closed
+	if !closed {
+		d.in <- item{sync: ch}
+	}
+	d.mu.RUnlock()
+	if !closed {
+		<-ch
+	}
+}
+
 // Send delivers n to one channel now, with its retries, bypassing routing,
 // grouping and rate limits (`reflex notify test`). It returns the attempts
 // made.
@@ -213,14 +235,18 @@ func (d *Dispatcher) loop() {
 			timer = nil
 		}
 		select {
-		case ev, ok := <-d.in:
+		case it, ok := <-d.in:
 			if !ok {
 				for _, n := range d.groups.flush(d.clock.Now()) {
 					d.enqueue(n)
 				}
 				return
 			}
-			d.route(ev)
+			if it.sync != nil {
+				close(it.sync)
+				continue
+			}
+			d.route(it.ev)
 		case <-timer:
 			timer = nil
 			for _, n := range d.groups.due(d.clock.Now()) {
@@ -303,11 +329,13 @@ func (w *worker) run() {
 		}
 		// Over the rate limit: wait for a token, merging what arrives
 		// meanwhile into this message.
-		for {
+		limited := false
+		for w.d.ctx.Err() == nil {
 			ok, wait := w.rate.take(w.d.clock.Now())
 			if ok {
 				break
 			}
+			limited = true
 			timer := w.d.clock.After(wait)
 		waiting:
 			for {
@@ -325,9 +353,21 @@ func (w *worker) run() {
 					break waiting
 				}
 			}
-			if w.d.ctx.Err() != nil {
-				break
+		}
+		// and what is still queued, so the token sends all of it
+		for limited && q != nil {
+			select {
+			case m, more := <-q:
+				if !more {
+					q = nil
+					continue
+				}
+				n.merge(m)
+				n.GroupKey = ""
+				continue
+			default:
 			}
+			break
 		}
 		w.deliver(n)
 	}
