@@ -10,6 +10,8 @@ package pagerduty
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -143,7 +145,7 @@ func Build(n *notify.Notification, t *notify.Template) ([]*Event, error) {
 	var out []*Event
 	for _, ev := range n.Events {
 		f := &ev.Finding
-		e := &Event{Client: "reflex", DedupKey: clip(dedupKey(ev), maxDedupKey)}
+		e := &Event{Client: "reflex", DedupKey: dedupKey(ev)}
 		for _, l := range notify.Links(f) {
 			e.Links = append(e.Links, Link{Href: l.URL, Text: l.Label})
 		}
@@ -205,11 +207,18 @@ func Build(n *notify.Notification, t *notify.Template) ([]*Event, error) {
 
 // dedupKey is the finding id, qualified by account and region only when the
 // id is missing (ids are unique per detector).
+// A key over 255 bytes (never a real GuardDuty id) is replaced by its
+// SHA-256, the same for trigger and resolve.
 func dedupKey(ev *notify.Event) string {
-	if ev.Finding.ID != "" {
-		return clean(ev.Finding.ID)
+	k := clean(ev.Finding.ID)
+	if k == "" {
+		k = clean(ev.Key())
 	}
-	return clean(ev.Key())
+	if len(k) > maxDedupKey {
+		sum := sha256.Sum256([]byte(k))
+		k = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return k
 }
 
 // clean removes control characters and collapses whitespace.

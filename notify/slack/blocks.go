@@ -79,21 +79,19 @@ func oneLine(s string) string {
 	}, s)), " ")
 }
 
-// clip cuts s to max characters (runes), never inside an entity.
+// clip cuts s to at most max characters (runes), never inside an entity
+// and never leaving a code span open.
 func clip(s string, max int) string {
 	r := []rune(s)
 	if len(r) <= max {
 		return s
 	}
-	cut := string(r[:max-1])
+	cut := string(r[:max-2])
 	if i := strings.LastIndexByte(cut, '&'); i >= 0 && !strings.Contains(cut[i:], ";") {
 		cut = cut[:i]
 	}
 	if strings.Count(cut, "`")%2 == 1 {
-		cut += "`"
-		if r := []rune(cut); len(r) > max {
-			cut = string(r[:max-2]) + "`"
-		}
+		cut = cut[:strings.LastIndexByte(cut, '`')]
 	}
 	return cut + "…"
 }
@@ -105,7 +103,8 @@ func Build(n *notify.Notification, t *notify.Template) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Message{}
+	no := false
+	m := &Message{UnfurlLinks: &no, UnfurlMedia: &no}
 	if title == "" {
 		m.Blocks = append(m.Blocks, Block{Type: "header", Text: plain(notify.Title(n), maxHeader)})
 		m.Text = clip(Prose(oneLine(notify.Title(n))), maxText)

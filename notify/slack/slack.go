@@ -68,8 +68,6 @@ func (s *Notifier) Notify(ctx context.Context, n *notify.Notification) error {
 	if err != nil {
 		return notify.Final(fmt.Errorf("slack: %w", err))
 	}
-	f := false
-	msg.UnfurlLinks, msg.UnfurlMedia = &f, &f
 	if s.c.WebhookURL != nil {
 		return s.webhook(ctx, msg)
 	}
