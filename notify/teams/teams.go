@@ -117,9 +117,8 @@ var (
 	mdReplacer = strings.NewReplacer(
 		`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "~", `\~`, "[", `\[`, "]", `\]`,
 		"(", `\(`, ")", `\)`, "<", `\<`, ">", `\>`, "#", `\#`, "|", `\|`, "!", `\!`,
-		"{{", "{\u200b{", "}}", "}\u200b}", "://", ":\u200b//",
 	)
-	listStart = regexp.MustCompile(`(?m)^(\s*)([-+]|[0-9]+[.)])`)
+	listStart = regexp.MustCompile(`(?m)^([ \t]*)([-+]|[0-9]+[.)])`)
 )
 
 // Escape escapes untrusted text for an Adaptive Card TextBlock or fact.
@@ -131,6 +130,11 @@ func Escape(s string) string {
 		return r
 	}, s)
 	s = mdReplacer.Replace(s)
+	for _, p := range [][2]string{{"{{", "{\u200b{"}, {"}}", "}\u200b}"}, {"://", ":\u200b//"}} {
+		for strings.Contains(s, p[0]) {
+			s = strings.ReplaceAll(s, p[0], p[1])
+		}
+	}
 	return listStart.ReplaceAllStringFunc(s, func(m string) string {
 		if last := m[len(m)-1]; last == '.' || last == ')' {
 			return m[:len(m)-1] + `\` + m[len(m)-1:] // 1\. not a numbered list
