@@ -3,7 +3,6 @@
 package channels
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -29,7 +28,7 @@ type Deps struct {
 }
 
 // Build returns a notifier per channel of cfg (validated).
-func Build(ctx context.Context, cfg *notify.Config, d Deps) (map[string]notify.Notifier, error) {
+func Build(cfg *notify.Config, d Deps) (map[string]notify.Notifier, error) {
 	out := map[string]notify.Notifier{}
 	secret := func(v string) *notify.Secret {
 		if v == "" {
@@ -84,7 +83,6 @@ func Build(ctx context.Context, cfg *notify.Config, d Deps) (map[string]notify.N
 		}
 		out[name] = n
 	}
-	_ = ctx
 	return out, nil
 }
 
