@@ -81,11 +81,6 @@ type rangeEntry struct {
 	clauses clauseRefs
 }
 
-type ipEntry struct {
-	r       ipRange
-	clauses clauseRefs
-}
-
 type wildEntry struct {
 	w       *wildcard
 	clauses clauseRefs
@@ -112,9 +107,9 @@ type fieldMatcher struct {
 	ciExact map[string]clauseRefs // folded
 	ciPref  affixTable            // folded
 	ciSuff  affixTable            // folded
-	wild    []wildEntry
+	wild    wildIndex
 	ranges  []rangeEntry
-	ips     []ipEntry
+	ips     ipTable
 	anyBut  []anyButEntry
 	exists  clauseRefs // exists:true
 
@@ -134,13 +129,7 @@ func (f *fieldMatcher) add(v *value, c int32) {
 		f.exact[v.s] = r
 	case opExactIP, opCIDR:
 		f.needIP = true
-		for i := range f.ips {
-			if f.ips[i].r == v.ip {
-				f.ips[i].clauses.add(c)
-				return
-			}
-		}
-		f.ips = append(f.ips, ipEntry{r: v.ip, clauses: clauseRefs{c}})
+		f.ips.add(v.ip, c)
 	case opNumber:
 		if f.numText == nil {
 			f.numText = map[string]clauseRefs{}
@@ -182,13 +171,7 @@ func (f *fieldMatcher) add(v *value, c int32) {
 		r.add(c)
 		f.ciExact[v.s] = r
 	case opWildcard:
-		for i := range f.wild {
-			if f.wild[i].w.key() == v.wc.key() {
-				f.wild[i].clauses.add(c)
-				return
-			}
-		}
-		f.wild = append(f.wild, wildEntry{w: v.wc, clauses: clauseRefs{c}})
+		f.wild.add(v.wc, c)
 	case opNumeric:
 		f.needNum = true
 		for i := range f.ranges {
@@ -234,21 +217,21 @@ type entry struct {
 	p  *Pattern
 }
 
-// valueRank orders values by how few events they are expected to match, to
-// choose the clause that keys a sub-rule: the rarer the key, the fewer
-// sub-rules are looked at per event.
-func valueRank(v *value) int {
+// valueWeight estimates how many events a value matches, to choose the
+// clause that keys a sub-rule: the rarer the key, the fewer sub-rules are
+// looked at per event.
+func valueWeight(v *value) int {
 	switch v.op {
 	case opExact, opExactIP, opNumber, opTrue, opFalse, opNull, opEqualsCI:
-		return 0
-	case opPrefix, opSuffix, opPrefixCI, opSuffixCI, opWildcard, opCIDR:
 		return 1
-	case opNumeric:
+	case opPrefix, opSuffix, opPrefixCI, opSuffixCI, opWildcard, opCIDR:
 		return 2
-	case opExists:
+	case opNumeric:
 		return 4
+	case opExists:
+		return 16
 	default:
-		return 3
+		return 8
 	}
 }
 
@@ -257,7 +240,7 @@ func buildSnapshot(entries []entry) *snapshot {
 	s := &snapshot{root: &pathNode{field: -1}}
 	fieldIDs := map[string]int32{}
 	clauseIDs := map[string]int32{}
-	var clauseRank []int
+	var clauseWeight []int
 	var clauseAbsent []bool
 	fieldOf := func(path string) int32 {
 		if id, ok := fieldIDs[path]; ok {
@@ -299,11 +282,11 @@ func buildSnapshot(entries []entry) *snapshot {
 					clauseIDs[key] = id
 					f := fieldOf(cl.path)
 					s.clauseField = append(s.clauseField, f)
-					rank, absent := 0, false
+					weight, absent := 0, false
 					for i := range cl.values {
 						v := &cl.values[i]
 						s.fields[f].add(v, id)
-						rank = max(rank, valueRank(v))
+						weight += valueWeight(v)
 						if v.absent() {
 							absent = true
 						}
@@ -311,7 +294,7 @@ func buildSnapshot(entries []entry) *snapshot {
 					if absent {
 						s.absent = append(s.absent, id)
 					}
-					clauseRank = append(clauseRank, rank)
+					clauseWeight = append(clauseWeight, weight)
 					clauseAbsent = append(clauseAbsent, absent)
 				}
 				sr.clauses = append(sr.clauses, id)
@@ -319,13 +302,20 @@ func buildSnapshot(entries []entry) *snapshot {
 			s.subRules = append(s.subRules, sr)
 		}
 	}
+	nwild := 0
 	for _, f := range s.fields {
+		for range f.wild.entries {
+			f.wild.gid = append(f.wild.gid, int32(nwild))
+			nwild++
+		}
 		f.prefix.finish()
 		f.suffix.finish()
 		f.ciPref.finish()
 		f.ciSuff.finish()
 	}
-	// Key each sub-rule on its rarest clause that needs a value.
+	// Key each sub-rule on its rarest clause that needs a value: a clause
+	// many rules share (like "source") is a poor key however exact it is,
+	// so the estimate is the clause's weight times the rules sharing it.
 	sharers := make([]int, len(s.clauseField))
 	for _, sr := range s.subRules {
 		for _, c := range sr.clauses {
@@ -339,8 +329,7 @@ func buildSnapshot(entries []entry) *snapshot {
 			if clauseAbsent[c] {
 				continue
 			}
-			if best < 0 || clauseRank[c] < clauseRank[best] ||
-				clauseRank[c] == clauseRank[best] && sharers[c] < sharers[best] {
+			if best < 0 || clauseWeight[c]*sharers[c] < clauseWeight[best]*sharers[best] {
 				best = c
 			}
 		}
@@ -351,6 +340,10 @@ func buildSnapshot(entries []entry) *snapshot {
 		}
 	}
 	nc, nf, np := len(s.clauseField), len(s.fields), len(s.ids)
-	s.pool.New = func() any { return newState(s, nc, nf, np) }
+	s.pool.New = func() any {
+		st := newState(s, nc, nf, np)
+		st.wildSeen = make([]uint32, nwild)
+		return st
+	}
 	return s
 }

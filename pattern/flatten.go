@@ -326,36 +326,25 @@ func (st *state) skipStr() error {
 	b := st.b
 	i := st.i + 1
 	for {
-		// Jump to the next quote, then check the run before it.
-		q := bytes.IndexByte(b[i:], '"')
-		if q < 0 {
-			st.i = len(b)
+		i = stringStop(b, i)
+		if i >= len(b) {
+			st.i = i
 			return st.fail("unterminated string")
 		}
-		end := i + q
-		for ; i < end; i++ {
-			c := b[i]
-			if c < 0x20 {
-				st.i = i
-				return st.fail("control character in string")
-			}
-			if c == '\\' {
-				n, ok := escapeLen(b, i)
-				if !ok {
-					st.i = i
-					return st.fail("invalid escape in string")
-				}
-				i += n - 1
-			}
-		}
-		if i == end {
-			st.i = end + 1
+		switch c := b[i]; {
+		case c == '"':
+			st.i = i + 1
 			return nil
-		}
-		// The quote was escaped; keep looking after it.
-		i = end + 1
-		if i > len(b) {
-			return st.fail("unterminated string")
+		case c == '\\':
+			n, ok := escapeLen(b, i)
+			if !ok {
+				st.i = i
+				return st.fail("invalid escape in string")
+			}
+			i += n
+		default:
+			st.i = i
+			return st.fail("control character in string")
 		}
 	}
 }
@@ -397,10 +386,7 @@ func hexVal(b []byte) rune {
 func (st *state) str(buf *[]byte) ([]byte, error) {
 	b := st.b
 	start := st.i + 1
-	i := start
-	for i < len(b) && !strSpecial[b[i]] {
-		i++
-	}
+	i := stringStop(b, start)
 	if i < len(b) && b[i] == '"' {
 		st.i = i + 1
 		return b[start:i], nil

@@ -149,6 +149,10 @@ type state struct {
 	patEpoch []uint32
 	matched  []int32
 
+	// wildcard de-duplication within one value
+	wildSeen []uint32
+	wildSeq  uint32
+
 	// consistency search
 	pending []int32
 	chosen  []int32
@@ -391,18 +395,12 @@ func (st *state) onString(f int32, s []byte) {
 			}
 		}
 	}
-	for i := range fm.wild {
-		if fm.wild[i].w.match(s) {
-			st.markAll(fm.wild[i].clauses, leaf)
-		}
+	if len(fm.wild.entries) > 0 {
+		st.matchWild(&fm.wild, s, leaf)
 	}
-	if fm.needIP && len(fm.ips) > 0 {
+	if fm.needIP {
 		if a, looks, ok := parseIP(bytesToString(s)); looks && ok {
-			for i := range fm.ips {
-				if fm.ips[i].r.contains(a) {
-					st.markAll(fm.ips[i].clauses, leaf)
-				}
-			}
+			st.matchIP(&fm.ips, a, leaf)
 		}
 	}
 	for i := range fm.anyBut {
