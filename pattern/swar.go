@@ -20,7 +20,7 @@ const (
 func special(x uint64) uint64 {
 	q := x ^ (lsb * '"')
 	s := x ^ (lsb * '\\')
-	return ((q - lsb) &^ q | (s - lsb) &^ s | (x - lsb*0x20) &^ x) & msb
+	return ((q-lsb)&^q | (s-lsb)&^s | (x-lsb*0x20)&^x) & msb
 }
 
 // stringStop returns the index of the first quote, backslash or control
