@@ -40,8 +40,12 @@ func p(detail string) string {
 	return `{"source":["aws.guardduty"],"detail":` + detail + `}`
 }
 
-func yes(src, pat, ev string) confCase { return confCase{source: src, pattern: pat, event: ev, match: true} }
-func no(src, pat, ev string) confCase  { return confCase{source: src, pattern: pat, event: ev, match: false} }
+func yes(src, pat, ev string) confCase {
+	return confCase{source: src, pattern: pat, event: ev, match: true}
+}
+func no(src, pat, ev string) confCase {
+	return confCase{source: src, pattern: pat, event: ev, match: false}
+}
 func bad(src, pat, msg string) confCase {
 	return confCase{source: src, pattern: pat, err: msg}
 }
