@@ -125,4 +125,3 @@ func loadNotifications(path string) (*notify.Config, error) {
 	}
 	return cfg, nil
 }
-

@@ -141,6 +141,7 @@ Exit codes: 0 success, 1 a negative answer (no match, failed steps),
 	// One constructor per command, each in a file named for the command.
 	root.AddCommand(
 		newInspectCmd(g, s),
+		newPatternCmd(g, s),
 		newNotifyCmd(g, s),
 	)
 	return root
