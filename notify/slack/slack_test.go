@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -310,4 +312,49 @@ func TestUserTemplate(t *testing.T) {
 	if !strings.HasPrefix(texts[1].text, "Account &lt;!here&gt; — 1 finding(s).") {
 		t.Errorf("text %q", texts[1].text)
 	}
+}
+
+func TestNoSecretInLogsOrReports(t *testing.T) {
+	srv := notifytest.NewServer(t, notifytest.Answer{Status: 404, Body: "no_service"})
+	url := srv.URL + "/services/T0/B0/TOPSECRETPATH"
+	cfg, err := notify.ParseConfig([]byte(`{"channels":{"soc":{"type":"slack","webhook_url":"env:SLACK_URL"}},"routes":[{"channels":["soc"],"group_window":"0s"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := notify.NewSecret(notify.Ref{Scheme: "env", Name: "SLACK_URL"}, notify.Env(func(string) (string, bool) { return url, true }))
+	n, _ := slack.New(slack.Config{WebhookURL: sec, HTTP: &notify.HTTP{}})
+	var logs strings.Builder
+	var mu sync.Mutex
+	var reps []notify.Report
+	d, _ := notify.NewDispatcher(cfg, map[string]notify.Notifier{"soc": n}, notify.Options{
+		Logger: slog.New(slog.NewJSONHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Report: func(r notify.Report) { mu.Lock(); reps = append(reps, r); mu.Unlock() },
+	})
+	d.Submit(notify.SampleEvent(now))
+	if err := d.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(reps)
+	for _, s := range []string{logs.String(), string(js), fmt.Sprint(cfg), fmt.Sprintf("%+v", sec)} {
+		if strings.Contains(s, "TOPSECRETPATH") {
+			t.Errorf("secret leaked: %s", s)
+		}
+	}
+	if len(reps) != 1 || reps[0].Status != notify.Failed || !strings.Contains(reps[0].Error, "HTTP 404: no_service") {
+		t.Errorf("reports %s", js)
+	}
+	if !strings.Contains(logs.String(), "notification failed") {
+		t.Errorf("the failure was not logged: %s", logs.String())
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  *strings.Builder
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
