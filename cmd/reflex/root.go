@@ -138,7 +138,7 @@ Exit codes: 0 success, 1 a negative answer (no match, failed steps),
 
 	// One constructor per command, each in a file named for the command.
 	root.AddCommand(
-		// commands are added here
+		newSandboxCmd(g, s),
 	)
 	return root
 }
