@@ -110,9 +110,10 @@ func printSandbox(g *globals, s streams, info sandboxInfo) error {
 			prefix = ""
 		}
 		fmt.Fprintf(s.out, "# account %s\n", a.ID)
-		fmt.Fprintf(s.out, "%sexport AWS_ENDPOINT_URL=%s AWS_REGION=%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n",
-			prefix, info.Endpoint, info.Region, a.AccessKeyID, a.SecretAccessKey)
+		fmt.Fprintf(s.out, "%sexport AWS_ENDPOINT_URL=%s AWS_REGION=%s AWS_DEFAULT_REGION=%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n",
+			prefix, info.Endpoint, info.Region, info.Region, a.AccessKeyID, a.SecretAccessKey)
 	}
-	fmt.Fprintln(s.out, "\nPress Ctrl-C to stop.")
+	fmt.Fprintln(s.out, "\n# AWS CLI v1 ignores AWS_ENDPOINT_URL for sqs: pass --endpoint-url there.")
+	fmt.Fprintln(s.out, "Press Ctrl-C to stop.")
 	return nil
 }

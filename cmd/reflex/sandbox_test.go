@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -74,6 +75,25 @@ func TestSandboxServesSDKClients(t *testing.T) {
 	}
 	if len(di.Reservations) == 0 {
 		t.Fatal("no instances in the default scenario")
+	}
+
+	// The SDK's default configuration chain, pointed at the sandbox with
+	// AWS_ENDPOINT_URL, as a user of reflex (or of any SDK) would.
+	for k, v := range map[string]string{"AWS_ENDPOINT_URL": info.Endpoint, "AWS_REGION": info.Region,
+		"AWS_ACCESS_KEY_ID": info.Accounts[1].AccessKeyID, "AWS_SECRET_ACCESS_KEY": info.Accounts[1].SecretAccessKey,
+		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_PROFILE": "", "AWS_SESSION_TOKEN": ""} {
+		t.Setenv(k, v)
+	}
+	envCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err = sts.NewFromConfig(envCfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(id.Account) != info.Accounts[1].ID {
+		t.Fatalf("AWS_ENDPOINT_URL account = %s", aws.ToString(id.Account))
 	}
 
 	cancel()
