@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/guardduty"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
@@ -180,5 +181,31 @@ func TestMissingAuthAndUnknownAction(t *testing.T) {
 	}
 	if c := srv.Cloud.Calls(); len(c) != 1 || c[0].ErrorCode != "InvalidAction" || c[0].Operation != "RunInstances" {
 		t.Fatalf("calls = %+v", c)
+	}
+}
+
+// Many clients at once: state stays consistent (run with -race).
+func TestConcurrentCalls(t *testing.T) {
+	srv := newServer(t)
+	ctx := context.Background()
+	c := ec2.NewFromConfig(srv.Config(prod))
+	errs := make(chan error, 40)
+	for i := range 40 {
+		go func() {
+			var err error
+			if i%2 == 0 {
+				_, err = c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+			} else {
+				_, err = c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{web1},
+					Tags: []types.Tag{{Key: aws.String("k" + string(rune('a'+i%26))), Value: aws.String("v")}}})
+			}
+			errs <- err
+		}()
+	}
+	for range 40 {
+		must(t, <-errs)
+	}
+	if n := len(srv.Cloud.Calls()); n != 40 {
+		t.Fatalf("%d calls logged, want 40", n)
 	}
 }
