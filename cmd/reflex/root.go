@@ -143,6 +143,7 @@ Exit codes: 0 success, 1 a negative answer (no match, failed steps),
 		newInspectCmd(g, s),
 		newPatternCmd(g, s),
 		newNotifyCmd(g, s),
+		newSandboxCmd(g, s),
 	)
 	return root
 }
