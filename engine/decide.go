@@ -158,6 +158,7 @@ func (e *Engine) Decide(ctx context.Context, f *finding.Finding, opt Options) (*
 	type contrib struct {
 		rule *policy.Rule
 		mode string
+		drop string // steps are shown, dropped for this reason
 	}
 	var contribs []contrib
 	for i, r := range p.Rules {
@@ -188,6 +189,7 @@ func (e *Engine) Decide(ctx context.Context, f *finding.Finding, opt Options) (*
 				switch sp {
 				case policy.SamplesIgnore:
 					v.Why += "; sample finding ignored (samples: ignore)"
+					contribs = append(contribs, contrib{r, "", "sample finding: ignored (samples: ignore)"})
 					mode = ""
 				case policy.SamplesDryRun:
 					if mode != policy.DryRun {
@@ -222,7 +224,7 @@ func (e *Engine) Decide(ctx context.Context, f *finding.Finding, opt Options) (*
 	byKey := map[string]*PlannedStep{}
 	mode := ""
 	for _, c := range contribs {
-		if mode == "" || modeRank(c.mode) < modeRank(mode) {
+		if c.drop == "" && (mode == "" || modeRank(c.mode) < modeRank(mode)) {
 			mode = c.mode
 		}
 		for _, ref := range c.rule.Steps {
@@ -237,6 +239,9 @@ func (e *Engine) Decide(ctx context.Context, f *finding.Finding, opt Options) (*
 				ps := &PlannedStep{Key: k, Name: spec.Name, Rule: c.rule.Name, Effect: spec.Effect, Available: spec.Available,
 					OnFailure: ref.OnFailure, Status: PlanDropped,
 					Reason: "the finding names no " + strings.Join(spec.Targets, " or ") + " to act on"}
+				if c.drop != "" {
+					ps.Reason = c.drop + "; " + ps.Reason
+				}
 				byKey[k] = ps
 				pl.Steps = append(pl.Steps, ps)
 				continue
@@ -261,6 +266,9 @@ func (e *Engine) Decide(ctx context.Context, f *finding.Finding, opt Options) (*
 				}
 				if !spec.Available && ps.Status == PlanPlanned {
 					ps.Reason = "declared but not available in this build: would fail if run"
+				}
+				if c.drop != "" && ps.Status == PlanPlanned {
+					ps.Status, ps.Reason = PlanDropped, c.drop
 				}
 				byKey[k] = ps
 				pl.Steps = append(pl.Steps, ps)

@@ -35,8 +35,7 @@ func (d *eventDoc) at(path []string) (string, bool) {
 			return "", false
 		}
 	}
-	b, _ := json.Marshal(cur)
-	s := string(b)
+	s := compactValue(cur)
 	if len(s) > 120 {
 		s = s[:117] + "..."
 	}
@@ -115,6 +114,17 @@ func compact(b json.RawMessage) string {
 	if json.Unmarshal(b, &v) != nil {
 		return string(b)
 	}
-	out, _ := json.Marshal(v)
-	return string(out)
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return strings.TrimSpace(buf.String())
+}
+
+func compactValue(v any) string {
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return strings.TrimSpace(buf.String())
 }

@@ -108,7 +108,7 @@ func (d *decoder) decode(n *node, v reflect.Value, what string) {
 		m := reflect.MakeMapWithSize(t, len(n.keys))
 		for i, k := range n.keys {
 			ev := reflect.New(t.Elem()).Elem()
-			d.decode(n.vals[i], ev, what+"."+k.text())
+			d.decode(n.vals[i], ev, join(what, k.text()))
 			m.SetMapIndex(reflect.ValueOf(k.text()).Convert(t.Key()), ev)
 		}
 		v.Set(m)
@@ -146,6 +146,11 @@ func (d *decoder) decode(n *node, v reflect.Value, what string) {
 		case int64:
 			v.SetInt(x)
 			return
+		case uint64:
+			if x <= math.MaxInt32 {
+				v.SetInt(int64(x))
+				return
+			}
 		case float64:
 			if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
 				v.SetInt(int64(x))
@@ -159,6 +164,8 @@ func (d *decoder) decode(n *node, v reflect.Value, what string) {
 		}
 		switch x := n.value.(type) {
 		case int64:
+			v.SetFloat(float64(x))
+		case uint64:
 			v.SetFloat(float64(x))
 		case float64:
 			v.SetFloat(x)
@@ -218,13 +225,13 @@ func (d *decoder) decodeStruct(n *node, v reflect.Value, what string) {
 		found := false
 		for _, f := range fields {
 			if f.name == key {
-				d.decode(n.vals[j], v.Field(f.index), what+"."+key)
+				d.decode(n.vals[j], v.Field(f.index), join(what, key))
 				found = true
 				break
 			}
 		}
 		if !found {
-			d.errs.add(k.pos, "unknown key %q in %s%s", key, what, suggest(key, known))
+			d.errs.add(k.pos, "unknown key %q%s%s", key, in(what), suggest(key, known))
 		}
 	}
 }
@@ -263,4 +270,18 @@ func distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+func join(what, key string) string {
+	if what == "" {
+		return key
+	}
+	return what + "." + key
+}
+
+func in(what string) string {
+	if what == "" {
+		return " at the top level"
+	}
+	return " in " + what
 }

@@ -100,7 +100,7 @@ func Parse(name string, data []byte, reg *action.Registry) (p *Policy, err error
 	}
 	p = &Policy{File: name}
 	dec := &decoder{errs: errs}
-	dec.decode(root, reflect.ValueOf(p).Elem(), "the configuration")
+	dec.decode(root, reflect.ValueOf(p).Elem(), "")
 	v := &validator{p: p, reg: reg, errs: errs, file: name}
 	v.defaults()
 	v.validate()

@@ -209,6 +209,10 @@ func (c *converter) convert(an ast.Node) *node {
 			return &node{kind: kScalar, pos: p, value: n}
 		case uint64:
 			return &node{kind: kScalar, pos: p, value: n}
+		case int:
+			return &node{kind: kScalar, pos: p, value: int64(n)}
+		case uint:
+			return &node{kind: kScalar, pos: p, value: uint64(n)}
 		}
 		return &node{kind: kScalar, pos: p, value: fmt.Sprint(v.Value)}
 	case *ast.FloatNode:

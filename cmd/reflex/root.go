@@ -139,6 +139,7 @@ Exit codes: 0 success, 1 a negative answer (no match, failed steps),
 	// One constructor per command, each in a file named for the command.
 	root.AddCommand(
 		// commands are added here
+		newValidateCmd(g, s), newPlanCmd(g, s), newRunCmd(g, s), newApproveCmd(g, s), newDenyCmd(g, s), newHistoryCmd(g, s),
 	)
 	return root
 }

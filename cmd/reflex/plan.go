@@ -1,0 +1,185 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reflexsec/reflex/action"
+	"github.com/reflexsec/reflex/engine"
+	"github.com/reflexsec/reflex/finding"
+	"github.com/reflexsec/reflex/policy"
+	"github.com/reflexsec/reflex/store/sqlite"
+)
+
+func newPlanCmd(g *globals, s streams) *cobra.Command {
+	var explain, noLedger bool
+	var ledgerPath string
+	cmd := &cobra.Command{
+		Use:   "plan -c FILE FINDING…|-",
+		Short: "Decide for findings and print the plan with every reason; changes nothing",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := loadPolicy(g)
+			if err != nil {
+				return err
+			}
+			fs, err := readFindings(args, s.in)
+			if err != nil {
+				return err
+			}
+			eng := &engine.Engine{Policy: p, Registry: action.NewRegistry()}
+			if !noLedger {
+				path := resolveLedger(ledgerPath, p)
+				if _, err := os.Stat(path); err == nil {
+					db, err := sqlite.Open(path, sqlite.Options{ReadOnly: true})
+					if err != nil {
+						return err
+					}
+					defer db.Close()
+					eng.Ledger = db
+				}
+			}
+			var plans []*engine.Plan
+			for _, f := range fs {
+				pl, err := eng.Decide(cmd.Context(), f, engine.Options{Explain: explain})
+				if err != nil {
+					return err
+				}
+				plans = append(plans, pl)
+			}
+			if g.json() {
+				return printJSON(s.out, plans)
+			}
+			for i, pl := range plans {
+				if i > 0 {
+					fmt.Fprintln(s.out)
+				}
+				printPlan(s.out, pl, explain)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&explain, "explain", false, "say which pattern field each non-matching rule fails, and list every API call")
+	cmd.Flags().BoolVar(&noLedger, "no-ledger", false, "ignore the ledger (no duplicate or budget verdicts)")
+	cmd.Flags().StringVar(&ledgerPath, "ledger", "", "ledger file (default: the configuration's ledger.path, $REFLEX_LEDGER, or the state directory)")
+	return cmd
+}
+
+// resolveLedger picks the ledger file: the flag, the configuration,
+// $REFLEX_LEDGER, the default under the user's state directory.
+func resolveLedger(flag string, p *policy.Policy) string {
+	switch {
+	case flag != "":
+		return flag
+	case p != nil && p.LedgerPath() != "":
+		return p.LedgerPath()
+	case os.Getenv("REFLEX_LEDGER") != "":
+		return os.Getenv("REFLEX_LEDGER")
+	}
+	return sqlite.DefaultPath()
+}
+
+// readFindings parses every input; any problem is invalid input (exit 2)
+// naming the input and position.
+func readFindings(args []string, stdin io.Reader) ([]*finding.Finding, error) {
+	var all []*finding.Finding
+	var errs []string
+	for _, a := range args {
+		var data []byte
+		var err error
+		name := a
+		if a == "-" {
+			data, err = io.ReadAll(stdin)
+			name = "-"
+		} else {
+			data, err = os.ReadFile(a)
+		}
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		fs, perrs := finding.ParseBytes(name, data)
+		for _, e := range perrs {
+			errs = append(errs, e.Error())
+		}
+		all = append(all, fs...)
+	}
+	if len(errs) > 0 {
+		return nil, usageErr(fmt.Errorf("invalid findings:\n%s", strings.Join(errs, "\n")))
+	}
+	if len(all) == 0 {
+		return nil, usageErr(errors.New("no finding in the input"))
+	}
+	return all, nil
+}
+
+func mark(ok bool) string {
+	if ok {
+		return "✓"
+	}
+	return "·"
+}
+
+func printPlan(w io.Writer, pl *engine.Plan, explain bool) {
+	f := pl.Finding
+	fmt.Fprintf(w, "finding %s\n  %s  %s %.1f", f.Key, f.Type, f.Band, f.Severity)
+	if f.Sample {
+		fmt.Fprintf(w, "  SAMPLE (%s)", f.SampleWhy)
+	}
+	if f.Origin != "" {
+		fmt.Fprintf(w, "  [%s]", f.Origin)
+	}
+	fmt.Fprintln(w)
+	for _, r := range f.Resources {
+		fmt.Fprintf(w, "  resource: %s\n", r.Label())
+	}
+	if pl.Change != "new" {
+		fmt.Fprintf(w, "  ledger: %s\n", pl.Change)
+	}
+	fmt.Fprintln(w, "  rules:")
+	for _, r := range pl.Rules {
+		mode := ""
+		if r.Matched {
+			mode = " [" + r.Mode + "]"
+		}
+		fmt.Fprintf(w, "    %s %s%s: %s\n", mark(r.Matched), r.Rule, mode, r.Why)
+	}
+	if len(pl.Guards) > 0 {
+		fmt.Fprintln(w, "  guards:")
+		for _, g := range pl.Guards {
+			fmt.Fprintf(w, "    %-9s %-7s %s\n", g.Guard, g.Verdict, g.Reason)
+		}
+	}
+	if len(pl.Steps) > 0 {
+		fmt.Fprintf(w, "  steps (mode %s):\n", pl.Mode)
+		for _, st := range pl.Steps {
+			target := st.TargetID
+			if st.Target != nil {
+				target = st.Target.Label()
+			}
+			if target == "" {
+				target = "(the finding)"
+			}
+			line := fmt.Sprintf("    %2d. %-28s %-40s %s", st.Seq, st.Name, target, st.Status)
+			if st.Reason != "" {
+				line += " — " + st.Reason
+			}
+			if len(st.AlsoFrom) > 0 {
+				line += " (also from " + strings.Join(st.AlsoFrom, ", ") + ")"
+			}
+			fmt.Fprintln(w, line)
+			if explain {
+				for _, c := range st.Calls {
+					fmt.Fprintf(w, "          %s\n", c)
+				}
+			}
+		}
+	}
+	fmt.Fprintf(w, "  decision %s: %s — %s\n", pl.DecisionID, pl.Status, pl.Summary)
+}
+

@@ -1,0 +1,224 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/reflexsec/reflex/action"
+	"github.com/reflexsec/reflex/finding"
+	"github.com/reflexsec/reflex/policy"
+	"github.com/reflexsec/reflex/store"
+)
+
+// Result is what Process did with one finding.
+type Result struct {
+	Plan    *Plan
+	Change  store.Change
+	Outcome *Outcome // when steps ran
+}
+
+// Prepare decides for f and builds its ledger record. For an enforce
+// decision that changes resources it takes the blast-radius budget; past
+// it, the decision turns into approve and the trip is recorded.
+func (e *Engine) Prepare(ctx context.Context, f *finding.Finding, opt Options) (*Plan, *store.Record, error) {
+	pl, err := e.Decide(ctx, f, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := pl.DecidedAt
+	key := f.Key().String()
+	rec := &store.Record{Finding: Record(f, now)}
+	if pl.Change == string(store.Unchanged) || pl.Change == string(store.Older) {
+		return pl, rec, nil
+	}
+	if pl.Status == store.DecisionApproved && pl.Mode == policy.Enforce && changesResources(pl) {
+		ok, full, err := e.Ledger.TakeBudget(ctx, e.BudgetKeys(f.AccountID, now))
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			pl.Mode, pl.Status = policy.Approve, store.DecisionPending
+			reason := fmt.Sprintf("blast-radius budget spent (%d %s containments in the window from %s): enforce becomes approve",
+				full.Limit, budgetScopeText(full.Scope), full.Window.Format(time.RFC3339))
+			for i, g := range pl.Guards {
+				if g.Guard == GuardBudget {
+					pl.Guards = append(pl.Guards[:i], pl.Guards[i+1:]...)
+					break
+				}
+			}
+			pl.Guards = append(pl.Guards, GuardVerdict{GuardBudget, "hold", reason})
+			pl.Summary = summarize(pl, livesteps(pl))
+			rec.Events = append(rec.Events, &store.Event{At: now, Kind: "budget.tripped", FindingKey: key, DecisionID: pl.DecisionID,
+				Message: reason})
+		}
+	}
+	planJSON, err := json.Marshal(pl)
+	if err != nil {
+		return nil, nil, err
+	}
+	dec := &store.Decision{ID: pl.DecisionID, FindingKey: key, AccountID: f.AccountID, CreatedAt: now, UpdatedAt: now,
+		Mode: pl.Mode, Status: pl.Status, Summary: pl.Summary, Plan: planJSON}
+	if pl.Status == store.DecisionPending {
+		dec.ExpiresAt = now.Add(time.Duration(e.Policy.Approvals.ExpireAfter))
+	}
+	rec.Decision = dec
+	if pl.Status == store.DecisionPending || pl.Status == store.DecisionApproved {
+		for _, ps := range pl.Steps {
+			if ps.Status != PlanPlanned {
+				continue
+			}
+			params, _ := json.Marshal(ps.Params)
+			rec.Steps = append(rec.Steps, &store.Step{Key: ps.Key, DecisionID: pl.DecisionID, FindingKey: key, Seq: ps.Seq,
+				Name: ps.Name, Target: ps.TargetID, Params: params, State: store.StepPlanned, PlannedAt: now})
+		}
+	}
+	kind := "decision." + pl.Status
+	rec.Events = append(rec.Events, &store.Event{At: now, Kind: kind, FindingKey: key, DecisionID: pl.DecisionID, Message: pl.Summary})
+	return pl, rec, nil
+}
+
+func livesteps(pl *Plan) int {
+	n := 0
+	for _, ps := range pl.Steps {
+		if ps.Status == PlanPlanned {
+			n++
+		}
+	}
+	return n
+}
+
+func changesResources(pl *Plan) bool {
+	for _, ps := range pl.Steps {
+		if ps.Status == PlanPlanned && ps.Effect != action.ReadOnly {
+			return true
+		}
+	}
+	return false
+}
+
+// Record decides for a batch of findings and writes the decisions to the
+// ledger in one transaction, executing nothing. It is the fast path of
+// dry-run intake.
+func (e *Engine) Record(ctx context.Context, fs []*finding.Finding, opt Options) ([]*Result, error) {
+	recs := make([]*store.Record, 0, len(fs))
+	out := make([]*Result, 0, len(fs))
+	for _, f := range fs {
+		pl, rec, err := e.Prepare(ctx, f, opt)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, rec)
+		out = append(out, &Result{Plan: pl})
+	}
+	changes, err := e.Ledger.Record(ctx, recs)
+	if err != nil {
+		return nil, err
+	}
+	for i, ch := range changes {
+		out[i].Change = ch
+		if ch != store.New && ch != store.Updated && out[i].Plan.Status != store.DecisionNothing {
+			// decided against a stale view: the ledger kept the first
+			out[i].Plan.Status = store.DecisionNothing
+			out[i].Plan.Summary = "duplicate delivery: nothing to do"
+		}
+	}
+	return out, nil
+}
+
+// Run is `reflex run`: finish interrupted work, then record a decision for
+// each finding and execute those that are approved (enforce mode).
+func (e *Engine) Run(ctx context.Context, fs []*finding.Finding, opt Options) ([]*Result, []*Outcome, error) {
+	resumed, err := e.Resume(ctx)
+	if err != nil {
+		return nil, resumed, err
+	}
+	var results []*Result
+	for _, f := range fs {
+		rs, err := e.Record(ctx, []*finding.Finding{f}, opt)
+		if err != nil {
+			return results, resumed, err
+		}
+		r := rs[0]
+		results = append(results, r)
+		if (r.Change == store.New || r.Change == store.Updated) && r.Plan.Status == store.DecisionApproved {
+			o, err := e.Execute(ctx, r.Plan.DecisionID)
+			if err != nil {
+				return results, resumed, err
+			}
+			r.Outcome = o
+		}
+	}
+	return results, resumed, nil
+}
+
+// Resume expires stale approvals and finishes every decision left approved
+// or running (by a crash, or an approval given without running).
+func (e *Engine) Resume(ctx context.Context) ([]*Outcome, error) {
+	if _, err := e.Expire(ctx); err != nil {
+		return nil, err
+	}
+	decs, err := e.Ledger.Unfinished(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Outcome
+	for _, d := range decs {
+		o, err := e.Execute(ctx, d.ID)
+		if err != nil {
+			return out, fmt.Errorf("resume %s: %w", d.ID, err)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// Expire marks pending decisions past their expiry as expired.
+func (e *Engine) Expire(ctx context.Context) ([]*store.Decision, error) {
+	decs, err := e.Ledger.Expire(ctx, e.now())
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range decs {
+		_ = e.Ledger.Append(ctx, &store.Event{At: e.now(), Kind: "approval.expired", FindingKey: d.FindingKey, DecisionID: d.ID,
+			Message: "the plan waited past its expiry without an answer: cancelled"})
+	}
+	return decs, nil
+}
+
+// ErrExpired is returned when approving a decision whose approval expired.
+var ErrExpired = errors.New("the approval request expired")
+
+// Answer records a person's approval or denial of a pending decision; an
+// approved decision is executed at once unless run is false.
+func (e *Engine) Answer(ctx context.Context, decisionID string, approve bool, by, reason string, run bool) (*Outcome, error) {
+	if by == "" {
+		return nil, errors.New("say who answers (--by)")
+	}
+	if _, err := e.Expire(ctx); err != nil {
+		return nil, err
+	}
+	dec, err := e.Ledger.Decision(ctx, decisionID)
+	if err != nil {
+		return nil, err
+	}
+	if dec.Status == store.DecisionExpired {
+		return nil, fmt.Errorf("decision %s: %w at %s", decisionID, ErrExpired, dec.ExpiresAt.Format(time.RFC3339))
+	}
+	verdict := store.DecisionDenied
+	if approve {
+		verdict = store.DecisionApproved
+	}
+	now := e.now()
+	if err := e.Ledger.Approve(ctx, &store.Approval{DecisionID: decisionID, Verdict: verdict, By: by, Reason: reason, At: now}); err != nil {
+		return nil, err
+	}
+	_ = e.Ledger.Append(ctx, &store.Event{At: now, Kind: "approval." + verdict, FindingKey: dec.FindingKey, DecisionID: decisionID, Actor: by,
+		Message: verdict + " by " + by + reasonSuffix(reason)})
+	if !approve || !run {
+		return nil, nil
+	}
+	return e.Execute(ctx, decisionID)
+}
