@@ -23,10 +23,10 @@ func (recordStep) Spec() Spec {
 	return Spec{
 		Name:        "record",
 		Description: "Record a note about the finding in the ledger (no AWS call). Useful to log that a rule fired.",
-		Params: []Param{{Name: "note", Type: TypeString, Default: "", Description: "text recorded with the finding"}},
-		Effect:    ReadOnly,
-		Available: true,
-		Example:   "- step: record\n  params: {note: reconnaissance seen}",
+		Params:      []Param{{Name: "note", Type: TypeString, Default: "", Description: "text recorded with the finding"}},
+		Effect:      ReadOnly,
+		Available:   true,
+		Example:     "- step: record\n  params: {note: reconnaissance seen}",
 	}
 }
 
@@ -38,7 +38,9 @@ func (recordStep) Do(_ context.Context, req *Request) Result {
 	return Done(map[string]any{"note": req.Params.String("note"), "finding": req.Finding.Key().String()})
 }
 
-func (recordStep) Undo(context.Context, *Request) Result { return Skipped("a record has nothing to undo") }
+func (recordStep) Undo(context.Context, *Request) Result {
+	return Skipped("a record has nothing to undo")
+}
 
 // notifyStep is the placeholder for notifications: the message and route are
 // recorded in the ledger; delivery channels (SNS, Slack, ...) come later.

@@ -199,7 +199,7 @@ func (e *Engine) Decide(ctx context.Context, f *finding.Finding, opt Options) (*
 				}
 			}
 			if mode != "" {
-				contribs = append(contribs, contrib{r, mode})
+				contribs = append(contribs, contrib{r, mode, ""})
 			}
 			if !r.ContinueAfter() {
 				stoppedBy = r.Name

@@ -182,4 +182,3 @@ func printPlan(w io.Writer, pl *engine.Plan, explain bool) {
 	}
 	fmt.Fprintf(w, "  decision %s: %s — %s\n", pl.DecisionID, pl.Status, pl.Summary)
 }
-
