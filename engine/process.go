@@ -34,6 +34,11 @@ func (e *Engine) Prepare(ctx context.Context, f *finding.Finding, opt Options) (
 	if pl.Change == string(store.Unchanged) || pl.Change == string(store.Older) {
 		return pl, rec, nil
 	}
+	for _, g := range pl.Guards {
+		if g.Guard == GuardBudget && g.Verdict == "hold" {
+			rec.Events = append(rec.Events, &store.Event{At: now, Kind: "budget.tripped", FindingKey: key, DecisionID: pl.DecisionID, Message: g.Reason})
+		}
+	}
 	if pl.Status == store.DecisionApproved && pl.Mode == policy.Enforce && changesResources(pl) {
 		ok, full, err := e.Ledger.TakeBudget(ctx, e.BudgetKeys(f.AccountID, now))
 		if err != nil {
