@@ -1,0 +1,210 @@
+package pattern
+
+import "math/bits"
+
+// Indexes that keep the cost of a value look-up independent of how many
+// patterns name the field.
+
+// ipKey is a CIDR block: the network address and its prefix length.
+type ipKey struct {
+	hi, lo uint64
+	bits   uint8
+	v4     bool
+}
+
+// ipTable finds every CIDR block (and exact address, a /32 or /128 block)
+// containing an address: one map look-up per distinct prefix length.
+type ipTable struct {
+	lens4, lens6 []int
+	m            map[ipKey]clauseRefs
+}
+
+func maskIP(a ipAddr, n int) ipAddr {
+	if a.v4 {
+		return ipAddr{lo: a.lo &^ (uint64(1)<<(32-n) - 1), v4: true}
+	}
+	switch {
+	case n == 0:
+		return ipAddr{}
+	case n < 64:
+		return ipAddr{hi: a.hi &^ (^uint64(0) >> n)}
+	case n == 128:
+		return a
+	default:
+		return ipAddr{hi: a.hi, lo: a.lo &^ (^uint64(0) >> (n - 64))}
+	}
+}
+
+func prefixLen(r ipRange) int {
+	if r.lo.v4 {
+		return 32 - bits.Len64(r.lo.lo^r.hi.lo)
+	}
+	if h := r.lo.hi ^ r.hi.hi; h != 0 {
+		return 64 - bits.Len64(h)
+	}
+	return 128 - bits.Len64(r.lo.lo^r.hi.lo)
+}
+
+func (t *ipTable) add(r ipRange, c int32) {
+	if t.m == nil {
+		t.m = map[ipKey]clauseRefs{}
+	}
+	n := prefixLen(r)
+	k := ipKey{hi: r.lo.hi, lo: r.lo.lo, bits: uint8(n), v4: r.lo.v4}
+	refs, ok := t.m[k]
+	if !ok {
+		if r.lo.v4 {
+			t.lens4 = appendUnique(t.lens4, n)
+		} else {
+			t.lens6 = appendUnique(t.lens6, n)
+		}
+	}
+	refs.add(c)
+	t.m[k] = refs
+}
+
+func appendUnique(s []int, v int) []int {
+	for _, x := range s {
+		if x == v {
+			return s
+		}
+	}
+	return append(s, v)
+}
+
+func (st *state) matchIP(t *ipTable, a ipAddr, leaf int32) {
+	lens := t.lens6
+	if a.v4 {
+		lens = t.lens4
+	}
+	for _, n := range lens {
+		m := maskIP(a, n)
+		if cs, ok := t.m[ipKey{hi: m.hi, lo: m.lo, bits: uint8(n), v4: a.v4}]; ok {
+			st.markAll(cs, leaf)
+		}
+	}
+}
+
+// wildIndex finds the wildcards that may match a value without trying them
+// all: a wildcard is filed under its literal start, else its literal end,
+// else the first two bytes (or the byte) of its longest literal part, and is
+// only tried when the value has that start, end or pair of bytes.
+type wildIndex struct {
+	entries []wildEntry
+	gid     []int32 // entry → snapshot-wide id, for de-duplication
+	pre     affixIdx
+	suf     affixIdx
+	pairs   map[uint16][]int32
+	pairSet []uint64 // bitmap of the keys of pairs
+	single  [256][]int32
+	hasOne  bool
+	always  []int32
+}
+
+type affixIdx struct {
+	lens []int
+	m    map[string][]int32
+}
+
+func (a *affixIdx) add(s string, e int32) {
+	if a.m == nil {
+		a.m = map[string][]int32{}
+	}
+	if _, ok := a.m[s]; !ok {
+		a.lens = appendUnique(a.lens, len(s))
+	}
+	a.m[s] = append(a.m[s], e)
+}
+
+func (w *wildIndex) add(wc *wildcard, c int32) {
+	for i := range w.entries {
+		if w.entries[i].w.key() == wc.key() {
+			w.entries[i].clauses.add(c)
+			return
+		}
+	}
+	e := int32(len(w.entries))
+	w.entries = append(w.entries, wildEntry{w: wc, clauses: clauseRefs{c}})
+	first, last := wc.parts[0], wc.parts[len(wc.parts)-1]
+	switch {
+	case first != "":
+		w.pre.add(first, e)
+	case last != "":
+		w.suf.add(last, e)
+	default:
+		longest := ""
+		for _, p := range wc.parts {
+			if len(p) > len(longest) {
+				longest = p
+			}
+		}
+		switch len(longest) {
+		case 0:
+			w.always = append(w.always, e)
+		case 1:
+			w.single[longest[0]] = append(w.single[longest[0]], e)
+			w.hasOne = true
+		default:
+			if w.pairs == nil {
+				w.pairs = map[uint16][]int32{}
+				w.pairSet = make([]uint64, 1024)
+			}
+			k := uint16(longest[0])<<8 | uint16(longest[1])
+			w.pairs[k] = append(w.pairs[k], e)
+			w.pairSet[k/64] |= 1 << (k % 64)
+		}
+	}
+}
+
+func (st *state) matchWild(w *wildIndex, s []byte, leaf int32) {
+	st.wildSeq++
+	if st.wildSeq == 0 {
+		clear(st.wildSeen)
+		st.wildSeq = 1
+	}
+	for _, n := range w.pre.lens {
+		if n <= len(s) {
+			for _, e := range w.pre.m[string(s[:n])] {
+				st.tryWild(w, e, s, leaf)
+			}
+		}
+	}
+	for _, n := range w.suf.lens {
+		if n <= len(s) {
+			for _, e := range w.suf.m[string(s[len(s)-n:])] {
+				st.tryWild(w, e, s, leaf)
+			}
+		}
+	}
+	if w.pairs != nil || w.hasOne {
+		for i := 0; i < len(s); i++ {
+			if w.hasOne {
+				for _, e := range w.single[s[i]] {
+					st.tryWild(w, e, s, leaf)
+				}
+			}
+			if w.pairs != nil && i+1 < len(s) {
+				k := uint16(s[i])<<8 | uint16(s[i+1])
+				if w.pairSet[k/64]&(1<<(k%64)) != 0 {
+					for _, e := range w.pairs[k] {
+						st.tryWild(w, e, s, leaf)
+					}
+				}
+			}
+		}
+	}
+	for _, e := range w.always {
+		st.tryWild(w, e, s, leaf)
+	}
+}
+
+func (st *state) tryWild(w *wildIndex, e int32, s []byte, leaf int32) {
+	g := w.gid[e]
+	if st.wildSeen[g] == st.wildSeq {
+		return
+	}
+	st.wildSeen[g] = st.wildSeq
+	if w.entries[e].w.match(s) {
+		st.markAll(w.entries[e].clauses, leaf)
+	}
+}

@@ -1,0 +1,501 @@
+package pattern
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// Matcher matches events against many patterns, each with an id. It is safe
+// for concurrent use: matching reads an immutable compiled snapshot, and
+// Add and Remove build the next one, which the first Match after a change
+// compiles (so adding many patterns costs one compilation).
+type Matcher struct {
+	mu      sync.Mutex
+	entries map[string]*Pattern
+	dirty   atomic.Bool
+	snap    atomic.Pointer[snapshot]
+}
+
+// NewMatcher returns an empty Matcher.
+func NewMatcher() *Matcher {
+	m := &Matcher{entries: map[string]*Pattern{}}
+	m.snap.Store(buildSnapshot(nil))
+	return m
+}
+
+// Add parses src and adds it under id; re-adding an id replaces its pattern.
+func (m *Matcher) Add(id string, src []byte) error {
+	p, err := Parse(src)
+	if err != nil {
+		return err
+	}
+	return m.AddPattern(id, p)
+}
+
+// AddPattern adds a parsed pattern under id, replacing any pattern with that
+// id.
+func (m *Matcher) AddPattern(id string, p *Pattern) error {
+	m.mu.Lock()
+	m.entries[id] = p
+	m.dirty.Store(true)
+	m.mu.Unlock()
+	return nil
+}
+
+// Remove deletes the pattern with this id and reports whether there was one.
+func (m *Matcher) Remove(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.entries[id]; !ok {
+		return false
+	}
+	delete(m.entries, id)
+	m.dirty.Store(true)
+	return true
+}
+
+// Len returns the number of patterns.
+func (m *Matcher) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.entries)
+}
+
+// current returns the snapshot for the latest patterns, compiling it if
+// patterns changed since the last one.
+func (m *Matcher) current() *snapshot {
+	if !m.dirty.Load() {
+		return m.snap.Load()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.dirty.Load() {
+		entries := make([]entry, 0, len(m.entries))
+		for id, p := range m.entries {
+			entries = append(entries, entry{id: id, p: p})
+		}
+		m.snap.Store(buildSnapshot(entries))
+		m.dirty.Store(false)
+	}
+	return m.snap.Load()
+}
+
+// Match returns the ids of the patterns the event (raw JSON) matches, sorted.
+// The error is non-nil only when the event is not a valid JSON object.
+func (m *Matcher) Match(event []byte) ([]string, error) {
+	return m.MatchAppend(nil, event)
+}
+
+// MatchAppend appends the ids of the matching patterns, sorted, to dst and
+// returns it. With a dst of enough capacity it does not allocate.
+func (m *Matcher) MatchAppend(dst []string, event []byte) ([]string, error) {
+	s := m.current()
+	st := s.pool.Get().(*state)
+	err := st.run(event)
+	if err == nil {
+		for _, p := range st.matched {
+			dst = append(dst, s.ids[p])
+		}
+	}
+	st.release()
+	s.pool.Put(st)
+	return dst, err
+}
+
+// trailEntry says which element of which array a value is in.
+type trailEntry struct {
+	arr, idx uint32
+}
+
+// leafRec is the array trail of one value inside arrays.
+type leafRec struct {
+	start, n int32
+}
+
+type listNode struct {
+	leaf, next int32
+}
+
+// state is the per-event scratch space of one snapshot; it is pooled, and
+// epoch stamps make clearing it O(1) per event.
+type state struct {
+	s     *snapshot
+	epoch uint32
+
+	// scanner
+	b      []byte
+	i      int
+	err    error
+	keyBuf []byte
+	strBuf []byte
+	fold   []byte
+	trail  []trailEntry
+	arrays uint32
+
+	// per field: how many values were seen
+	fieldEpoch []uint32
+	// per clause: satisfied (sat), satisfied by a value outside arrays or by
+	// absence (free), and the array values that satisfy it (head → nodes)
+	sat   []uint32
+	free  []uint32
+	head  []int32
+	nodes []listNode
+
+	satList  []int32
+	leaves   []leafRec
+	trailBuf []trailEntry
+
+	patEpoch []uint32
+	matched  []int32
+
+	// wildcard de-duplication within one value
+	wildSeen []uint32
+	wildSeq  uint32
+
+	// consistency search
+	pending []int32
+	chosen  []int32
+	budget  int
+}
+
+func newState(s *snapshot, nc, nf, np int) *state {
+	return &state{
+		s:          s,
+		fieldEpoch: make([]uint32, nf),
+		sat:        make([]uint32, nc),
+		free:       make([]uint32, nc),
+		head:       make([]int32, nc),
+		patEpoch:   make([]uint32, np),
+	}
+}
+
+func (st *state) release() {
+	st.b = nil
+	st.err = nil
+}
+
+func (st *state) nextEpoch() {
+	st.epoch++
+	if st.epoch == 0 { // wrapped: clear the stamps once
+		clear(st.fieldEpoch)
+		clear(st.sat)
+		clear(st.free)
+		clear(st.patEpoch)
+		st.epoch = 1
+	}
+}
+
+func (st *state) run(event []byte) error {
+	st.nextEpoch()
+	st.b, st.i, st.err = event, 0, nil
+	st.trail = st.trail[:0]
+	st.arrays = 0
+	st.satList = st.satList[:0]
+	st.nodes = st.nodes[:0]
+	st.leaves = st.leaves[:0]
+	st.trailBuf = st.trailBuf[:0]
+	st.matched = st.matched[:0]
+	s := st.s
+	if err := st.scan(s.root); err != nil {
+		return err
+	}
+	e := st.epoch
+	for _, c := range s.absent {
+		if st.fieldEpoch[s.clauseField[c]] != e {
+			st.mark(c, -1)
+		}
+	}
+	for i := 0; i < len(st.satList); i++ {
+		for _, sr := range s.keyed[st.satList[i]] {
+			st.check(sr)
+		}
+	}
+	for _, sr := range s.always {
+		st.check(sr)
+	}
+	if len(st.matched) > 1 {
+		slices.Sort(st.matched)
+	}
+	return nil
+}
+
+// check adds the sub-rule's pattern to the result if all its clauses hold
+// with values that can come from the same array elements.
+func (st *state) check(i int32) {
+	sr := &st.s.subRules[i]
+	e := st.epoch
+	if st.patEpoch[sr.pattern] == e {
+		return
+	}
+	st.pending = st.pending[:0]
+	for _, c := range sr.clauses {
+		if st.sat[c] != e {
+			return
+		}
+		if st.free[c] != e {
+			st.pending = append(st.pending, c)
+		}
+	}
+	if len(st.pending) > 1 && !st.consistent() {
+		return
+	}
+	st.patEpoch[sr.pattern] = e
+	st.matched = append(st.matched, sr.pattern)
+}
+
+// maxConsistencySteps bounds the search for array-consistent values, so a
+// hostile event cannot make matching slow; a search that runs out of steps
+// counts as no match.
+const maxConsistencySteps = 1 << 14
+
+// consistent reports whether each pending clause can take one of its array
+// values so that no two values come from different elements of one array
+// (event-ruler's array consistency).
+func (st *state) consistent() bool {
+	st.chosen = st.chosen[:0]
+	st.budget = maxConsistencySteps
+	return st.choose(0)
+}
+
+func (st *state) choose(k int) bool {
+	if k == len(st.pending) {
+		return true
+	}
+	for n := st.head[st.pending[k]]; n >= 0; n = st.nodes[n].next {
+		if st.budget--; st.budget < 0 {
+			return false
+		}
+		leaf := st.nodes[n].leaf
+		ok := true
+		for _, other := range st.chosen {
+			if !st.compatible(leaf, other) {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		st.chosen = append(st.chosen, leaf)
+		if st.choose(k + 1) {
+			return true
+		}
+		st.chosen = st.chosen[:len(st.chosen)-1]
+	}
+	return false
+}
+
+// compatible: two values conflict when they sit in different elements of
+// an array they share. Trails run from the root, so shared arrays are a
+// common prefix.
+func (st *state) compatible(a, b int32) bool {
+	la, lb := st.leaves[a], st.leaves[b]
+	ta := st.trailBuf[la.start : la.start+la.n]
+	tb := st.trailBuf[lb.start : lb.start+lb.n]
+	for i := 0; i < len(ta) && i < len(tb); i++ {
+		if ta[i].arr != tb[i].arr {
+			return true
+		}
+		if ta[i].idx != tb[i].idx {
+			return false
+		}
+	}
+	return true
+}
+
+// mark records that clause c holds, by value leaf (-1: a value outside
+// arrays, or the field's absence).
+func (st *state) mark(c int32, leaf int32) {
+	e := st.epoch
+	if st.sat[c] != e {
+		st.sat[c] = e
+		st.head[c] = -1
+		st.satList = append(st.satList, c)
+	}
+	if st.free[c] == e {
+		return
+	}
+	if leaf < 0 {
+		st.free[c] = e
+		return
+	}
+	if h := st.head[c]; h >= 0 && st.nodes[h].leaf == leaf {
+		return
+	}
+	st.nodes = append(st.nodes, listNode{leaf: leaf, next: st.head[c]})
+	st.head[c] = int32(len(st.nodes) - 1)
+}
+
+func (st *state) markAll(cs clauseRefs, leaf int32) {
+	for _, c := range cs {
+		st.mark(c, leaf)
+	}
+}
+
+// leaf registers a value of field f and returns its leaf index for array
+// consistency (-1 when it is not inside an array).
+func (st *state) leaf(f int32) int32 {
+	st.fieldEpoch[f] = st.epoch
+	if len(st.trail) == 0 {
+		return -1
+	}
+	st.leaves = append(st.leaves, leafRec{start: int32(len(st.trailBuf)), n: int32(len(st.trail))})
+	st.trailBuf = append(st.trailBuf, st.trail...)
+	return int32(len(st.leaves) - 1)
+}
+
+func (st *state) onString(f int32, s []byte) {
+	fm := st.s.fields[f]
+	leaf := st.leaf(f)
+	if fm.exact != nil {
+		if cs, ok := fm.exact[string(s)]; ok {
+			st.markAll(cs, leaf)
+		}
+	}
+	for _, l := range fm.prefix.lens {
+		if l > len(s) {
+			break
+		}
+		if cs, ok := fm.prefix.m[string(s[:l])]; ok {
+			st.markAll(cs, leaf)
+		}
+	}
+	for _, l := range fm.suffix.lens {
+		if l > len(s) {
+			break
+		}
+		if cs, ok := fm.suffix.m[string(s[len(s)-l:])]; ok {
+			st.markAll(cs, leaf)
+		}
+	}
+	var folded []byte
+	if fm.needFold {
+		st.fold = appendFold(st.fold[:0], s)
+		folded = st.fold
+		if fm.ciExact != nil {
+			if cs, ok := fm.ciExact[string(folded)]; ok {
+				st.markAll(cs, leaf)
+			}
+		}
+		for _, l := range fm.ciPref.lens {
+			if l > len(folded) {
+				break
+			}
+			if cs, ok := fm.ciPref.m[string(folded[:l])]; ok {
+				st.markAll(cs, leaf)
+			}
+		}
+		for _, l := range fm.ciSuff.lens {
+			if l > len(folded) {
+				break
+			}
+			if cs, ok := fm.ciSuff.m[string(folded[len(folded)-l:])]; ok {
+				st.markAll(cs, leaf)
+			}
+		}
+	}
+	if len(fm.wild.entries) > 0 {
+		st.matchWild(&fm.wild, s, leaf)
+	}
+	if fm.needIP {
+		if a, looks, ok := parseIP(bytesToString(s)); looks && ok {
+			st.matchIP(&fm.ips, a, leaf)
+		}
+	}
+	for i := range fm.anyBut {
+		e := &fm.anyBut[i]
+		if !e.excludesString(s, folded) {
+			st.markAll(e.clauses, leaf)
+		}
+	}
+	st.markAll(fm.exists, leaf)
+}
+
+func (st *state) onNumber(f int32, t []byte) {
+	fm := st.s.fields[f]
+	leaf := st.leaf(f)
+	if fm.numText != nil {
+		if cs, ok := fm.numText[string(t)]; ok {
+			st.markAll(cs, leaf)
+		}
+	}
+	var q int64
+	qok := false
+	if fm.needNum {
+		if fv, ok := parseFloatBytes(t); ok {
+			q, qok = quantize(fv)
+		}
+	}
+	if qok {
+		if fm.numEq != nil {
+			if cs, ok := fm.numEq[q]; ok {
+				st.markAll(cs, leaf)
+			}
+		}
+		for i := range fm.ranges {
+			if fm.ranges[i].r.contains(q) {
+				st.markAll(fm.ranges[i].clauses, leaf)
+			}
+		}
+	}
+	for i := range fm.anyBut {
+		e := &fm.anyBut[i]
+		if e.v.op == opAnyButNum && qok && slices.Contains(e.v.nums, q) {
+			continue
+		}
+		st.markAll(e.clauses, leaf)
+	}
+	st.markAll(fm.exists, leaf)
+}
+
+func (st *state) onLiteral(f int32, k tokKind) {
+	fm := st.s.fields[f]
+	leaf := st.leaf(f)
+	switch k {
+	case tTrue:
+		st.markAll(fm.trueC, leaf)
+	case tFalse:
+		st.markAll(fm.falseC, leaf)
+	default:
+		st.markAll(fm.nullC, leaf)
+	}
+	// anything-but never excludes true, false or null.
+	for i := range fm.anyBut {
+		st.markAll(fm.anyBut[i].clauses, leaf)
+	}
+	st.markAll(fm.exists, leaf)
+}
+
+// excludesString reports whether the anything-but value excludes the string
+// s (folded is its folded form, when the field folds).
+func (e *anyButEntry) excludesString(s, folded []byte) bool {
+	v := e.v
+	switch v.op {
+	case opAnyBut:
+		_, ok := e.set[string(s)]
+		return ok
+	case opAnyButCI:
+		_, ok := e.set[string(folded)]
+		return ok
+	case opAnyButPrefix:
+		for _, p := range v.list {
+			if len(s) >= len(p) && string(s[:len(p)]) == p {
+				return true
+			}
+		}
+	case opAnyButSuffix:
+		for _, p := range v.list {
+			if len(s) >= len(p) && string(s[len(s)-len(p):]) == p {
+				return true
+			}
+		}
+	case opAnyButWildcard:
+		for _, w := range v.wcs {
+			if w.match(s) {
+				return true
+			}
+		}
+	}
+	return false
+}
