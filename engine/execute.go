@@ -71,8 +71,17 @@ func (e *Engine) Execute(ctx context.Context, decisionID string) (*Outcome, erro
 	}
 	f := fs[0]
 	planned := map[string]*PlannedStep{}
+	res := f.Resources()
 	for _, ps := range plan.Steps {
 		planned[ps.Key] = ps
+		if ps.Target == nil && ps.TargetID != "" {
+			for i := range res {
+				if action.TargetID(&res[i]) == ps.TargetID {
+					ps.Target = &res[i]
+					break
+				}
+			}
+		}
 	}
 	journal, err := led.DecisionSteps(ctx, dec.ID)
 	if err != nil {

@@ -46,7 +46,7 @@ func newPlanCmd(g *globals, s streams) *cobra.Command {
 			}
 			var plans []*engine.Plan
 			for _, f := range fs {
-				pl, err := eng.Decide(cmd.Context(), f, engine.Options{Explain: explain})
+				pl, err := eng.Decide(cmd.Context(), f, engine.Options{Explain: explain, Calls: true})
 				if err != nil {
 					return err
 				}

@@ -62,8 +62,10 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opt.BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "page_size(16384)") // before WAL: fewer, larger writes (raw findings are a few KB)
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "cache_size(-65536)")
 	q.Add("_txlock", "immediate")
 	if opt.ReadOnly {
 		q.Add("mode", "ro")
@@ -91,6 +93,18 @@ func (d *DB) Path() string { return d.path }
 
 // Close closes the database.
 func (d *DB) Close() error { return d.db.Close() }
+
+// Check runs SQLite's integrity check.
+func (d *DB) Check(ctx context.Context) error {
+	var res string
+	if err := d.db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&res); err != nil {
+		return err
+	}
+	if res != "ok" {
+		return fmt.Errorf("ledger %s: integrity check: %s", d.path, res)
+	}
+	return nil
+}
 
 // SchemaVersion returns the last migration applied.
 func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
@@ -317,6 +331,37 @@ func notFound(err error, what string) error {
 func (d *DB) Finding(ctx context.Context, key string) (*store.Finding, error) {
 	f, err := scanFinding(d.db.QueryRowContext(ctx, `SELECT `+findingCols+` FROM findings WHERE key = ?`, key))
 	return f, notFound(err, "finding "+key)
+}
+
+// Lookup implements store.Ledger.
+func (d *DB) Lookup(ctx context.Context, keys []string) (map[string]*store.Finding, error) {
+	out := make(map[string]*store.Finding, len(keys))
+	const chunk = 500
+	for len(keys) > 0 {
+		n := min(chunk, len(keys))
+		args := make([]any, n)
+		for i, k := range keys[:n] {
+			args[i] = k
+		}
+		rows, err := d.db.QueryContext(ctx, `SELECT key, account_id, region, id, type, severity, sample, updated_at, count, revision, first_seen, last_seen, NULL FROM findings WHERE key IN (`+placeholders(n)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			f, err := scanFinding(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[f.Key] = f
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		keys = keys[n:]
+	}
+	return out, nil
 }
 
 // Decision implements store.Ledger.
