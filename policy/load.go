@@ -364,7 +364,7 @@ func (v *validator) steps(list []*StepRef, owner string) {
 		for _, pe := range perrs {
 			pos := s.At.of("params", s.Pos)
 			if pe.Name != "" {
-				if k := paramKeyPos(s.RawParams, pe.Name); k != (Pos{}) {
+				if k := paramKeyPos(s.RawParams, pe.Name, !declared(spec, pe.Name)); k != (Pos{}) {
 					pos = k
 				}
 			}
@@ -385,13 +385,23 @@ func (v *validator) steps(list []*StepRef, owner string) {
 	}
 }
 
-func paramKeyPos(n *node, name string) Pos {
+func declared(spec action.Spec, name string) bool {
+	for _, p := range spec.Params {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// paramKeyPos is the position of a parameter's value (or of its key).
+func paramKeyPos(n *node, name string, key bool) Pos {
 	if n == nil || n.kind != kMap {
 		return Pos{}
 	}
 	for i, k := range n.keys {
 		if k.text() == name {
-			if n.vals[i].kind != kNull {
+			if !key && n.vals[i].kind != kNull {
 				return n.vals[i].pos
 			}
 			return k.pos

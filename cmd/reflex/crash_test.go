@@ -63,7 +63,7 @@ guards:
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 12
+	const n = 16
 	var stream bytes.Buffer
 	for i := range n {
 		var m map[string]any
@@ -80,7 +80,7 @@ guards:
 	ended := map[string]string{} // step key → final state once seen
 	recorded := 0
 	kills, finished := 0, false
-	for attempt := 0; attempt < 60 && !finished; attempt++ {
+	for attempt := 0; attempt < 100 && !finished; attempt++ {
 		cmd := exec.Command(bin, "run", "-c", cfg, findings)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -90,7 +90,7 @@ guards:
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		// kill points spread over a run (~12×15ms×2 of step sleeps plus start-up)
-		delay := time.Duration(5+(attempt*37)%400) * time.Millisecond
+		delay := time.Duration(5+(attempt*53)%250) * time.Millisecond
 		select {
 		case err := <-done:
 			if err != nil {
@@ -136,10 +136,10 @@ guards:
 		db.Close()
 	}
 	if !finished {
-		t.Fatalf("reflex run did not finish in 60 attempts (%d kills)", kills)
+		t.Fatalf("reflex run did not finish in 100 attempts (%d kills)", kills)
 	}
 	t.Logf("%d kills before a run completed", kills)
-	if kills < 5 {
+	if kills < 10 {
 		t.Errorf("only %d kills: the test did not exercise crashes", kills)
 	}
 
