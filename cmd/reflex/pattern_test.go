@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,14 +8,7 @@ import (
 	"testing"
 )
 
-func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code = run(context.Background(), args, streams{in: strings.NewReader(stdin), out: &out, err: &errb})
-	return code, out.String(), errb.String()
-}
-
-const finding = "../../pattern/testdata/findings/Backdoor_EC2_Spambot__o7conseils.json"
+const spambotEvent = "../../pattern/testdata/findings/Backdoor_EC2_Spambot__o7conseils.json"
 
 func TestPatternTest(t *testing.T) {
 	dir := t.TempDir()
@@ -25,7 +16,7 @@ func TestPatternTest(t *testing.T) {
 	if err := os.WriteFile(patFile, []byte(`{"source":["aws.guardduty"],"detail":{"type":[{"prefix":"Backdoor:"}]}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	evJSON, err := os.ReadFile(finding)
+	evJSON, err := os.ReadFile(spambotEvent)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,24 +28,24 @@ func TestPatternTest(t *testing.T) {
 		out, err   string // substrings
 		jsonResult *bool
 	}{
-		{name: "match, files", args: []string{"pattern", "test", "--pattern", patFile, "--event", finding}, code: 0, out: "match"},
-		{name: "no match, inline", args: []string{"pattern", "test", "--pattern", `{"source":["aws.ec2"]}`, "--event", finding}, code: 1, out: "no match"},
+		{name: "match, files", args: []string{"pattern", "test", "--pattern", patFile, "--event", spambotEvent}, code: 0, out: "match"},
+		{name: "no match, inline", args: []string{"pattern", "test", "--pattern", `{"source":["aws.ec2"]}`, "--event", spambotEvent}, code: 1, out: "no match"},
 		{name: "event on stdin", stdin: string(evJSON), args: []string{"pattern", "test", "--pattern", patFile, "--event", "-"}, code: 0, out: "match"},
-		{name: "pattern on stdin", stdin: `{"detail":{"severity":[{"numeric":[">=",7]}]}}`, args: []string{"pattern", "test", "--pattern", "-", "--event", finding}, code: 1, out: "no match"},
-		{name: "invalid pattern", args: []string{"pattern", "test", "--pattern", `{"source":"aws.guardduty"}`, "--event", finding}, code: 2,
+		{name: "pattern on stdin", stdin: `{"detail":{"severity":[{"numeric":[">=",7]}]}}`, args: []string{"pattern", "test", "--pattern", "-", "--event", spambotEvent}, code: 1, out: "no match"},
+		{name: "invalid pattern", args: []string{"pattern", "test", "--pattern", `{"source":"aws.guardduty"}`, "--event", spambotEvent}, code: 2,
 			err: `--pattern (inline): Event pattern is not valid. Reason: "source" must be an object or an array`},
 		{name: "invalid numeric", args: []string{"pattern", "test", "--pattern", `{"a":[{"numeric":[">",0,">",0]}]}`, "--event", `{}`}, code: 2,
 			err: "Event pattern is not valid. Reason: Bad numeric range operator: >"},
 		{name: "invalid event", args: []string{"pattern", "test", "--pattern", patFile, "--event", `{"a":`}, code: 2, err: "--event (inline): Parameter Event is not valid."},
-		{name: "missing file", args: []string{"pattern", "test", "--pattern", filepath.Join(dir, "nope.json"), "--event", finding}, code: 2, err: "nope.json"},
+		{name: "missing file", args: []string{"pattern", "test", "--pattern", filepath.Join(dir, "nope.json"), "--event", spambotEvent}, code: 2, err: "nope.json"},
 		{name: "both stdin", args: []string{"pattern", "test", "--pattern", "-", "--event", "-"}, code: 2, err: "stdin"},
 		{name: "missing flag", args: []string{"pattern", "test", "--pattern", patFile}, code: 2, err: "required flag"},
-		{name: "json match", args: []string{"-o", "json", "pattern", "test", "--pattern", patFile, "--event", finding}, code: 0, jsonResult: ptr(true)},
-		{name: "json no match", args: []string{"-o", "json", "pattern", "test", "--pattern", `{"source":["x"]}`, "--event", finding}, code: 1, jsonResult: ptr(false)},
-		{name: "json invalid pattern", args: []string{"-o", "json", "pattern", "test", "--pattern", `{"a":[]}`, "--event", finding}, code: 2,
+		{name: "json match", args: []string{"-o", "json", "pattern", "test", "--pattern", patFile, "--event", spambotEvent}, code: 0, jsonResult: ptr(true)},
+		{name: "json no match", args: []string{"-o", "json", "pattern", "test", "--pattern", `{"source":["x"]}`, "--event", spambotEvent}, code: 1, jsonResult: ptr(false)},
+		{name: "json invalid pattern", args: []string{"-o", "json", "pattern", "test", "--pattern", `{"a":[]}`, "--event", spambotEvent}, code: 2,
 			out: `"message": "Event pattern is not valid. Reason: Empty arrays are not allowed"`},
 		{name: "strict envelope", args: []string{"pattern", "test", "--strict-envelope", "--pattern", `{"source":["x"]}`, "--event", `{"source":"x"}`}, code: 2, err: "missing field id"},
-		{name: "strict envelope ok", args: []string{"pattern", "test", "--strict-envelope", "--pattern", patFile, "--event", finding}, code: 0, out: "match"},
+		{name: "strict envelope ok", args: []string{"pattern", "test", "--strict-envelope", "--pattern", patFile, "--event", spambotEvent}, code: 0, out: "match"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
