@@ -311,7 +311,7 @@ func (v *validator) rule(i int, r *Rule, seen map[string]Pos) {
 	case r.Playbook != "":
 		pb, ok := v.p.Playbooks[r.Playbook]
 		if !ok {
-			v.add(r.At.of("playbook", r.Pos), "%s: playbook %q is not defined%s", what, r.Playbook, suggest(r.Playbook, v.p.PlaybookNames()))
+			v.add(r.At.of("playbook", r.Pos), "%s: playbook %q is not defined%s", what, r.Playbook, suggestAmong(r.Playbook, v.p.PlaybookNames(), "playbooks"))
 		} else if pb != nil {
 			r.Steps = pb.Steps
 		}
@@ -348,7 +348,7 @@ func (v *validator) steps(list []*StepRef, owner string) {
 		}
 		st, ok := v.reg.Lookup(s.Name)
 		if !ok {
-			v.add(s.At.of("step", s.Pos), "%s: unknown step %q%s", owner, s.Name, suggest(s.Name, v.reg.Names()))
+			v.add(s.At.of("step", s.Pos), "%s: unknown step %q%s", owner, s.Name, suggestAmong(s.Name, v.reg.Names(), "steps"))
 			continue
 		}
 		spec := st.Spec()

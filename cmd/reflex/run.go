@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -50,9 +52,15 @@ completed step. Exit 1 when a step failed.`,
 				return err
 			}
 			defer db.Close()
-			fs, err := loadFindings(cmd.Context(), args, s.in)
+			fs, bad, err := loadFindings(cmd.Context(), args, s.in, s.err)
 			if err != nil {
 				return err
+			}
+			if len(bad) > 0 {
+				return usageErr(fmt.Errorf("invalid findings (nothing was done):\n%s", strings.Join(bad, "\n")))
+			}
+			if len(fs) == 0 {
+				return usageErr(errors.New("no finding in the input"))
 			}
 			results, resumed, err := eng.Run(cmd.Context(), fs, engine.Options{})
 			failed := 0
@@ -74,7 +82,11 @@ completed step. Exit 1 when a step failed.`,
 					printSteps(s.out, o.Steps)
 				}
 				for _, r := range results {
-					fmt.Fprintf(s.out, "%s %s: %s — %s\n", r.Plan.Finding.Key, r.Plan.DecisionID, r.Plan.Status, r.Plan.Summary)
+					status := r.Plan.Status
+					if r.Outcome != nil {
+						status = r.Outcome.Status
+					}
+					fmt.Fprintf(s.out, "%s %s: %s — %s\n", r.Plan.Finding.Key, r.Plan.DecisionID, status, r.Plan.Summary)
 					if r.Outcome != nil {
 						printSteps(s.out, r.Outcome.Steps)
 					}
