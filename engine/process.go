@@ -107,18 +107,40 @@ func (e *Engine) record(ctx context.Context, f *finding.Finding, pl *Plan) (*sto
 // marshalStored writes the plan as the ledger keeps it: without the API
 // calls of each step (Plan recomputes them; they are for display) and
 // without each step's copy of its target (the finding's resources are kept
-// once; TargetID names the one).
+// once; TargetID names the one). A decision that will never run (dry-run,
+// nothing to do) is kept brief: the rules that matched, the guards' verdicts
+// and the steps with their status — `reflex plan` shows the rest again.
 func marshalStored(pl *Plan) ([]byte, error) {
-	calls := make([][]action.Call, len(pl.Steps))
-	targets := make([]*finding.ResourceRef, len(pl.Steps))
+	brief := pl.Status == store.DecisionDryRun || pl.Status == store.DecisionNothing
+	type saved struct {
+		calls  []action.Call
+		target *finding.ResourceRef
+		params action.Params
+	}
+	keep := make([]saved, len(pl.Steps))
 	for i, ps := range pl.Steps {
-		calls[i], ps.Calls = ps.Calls, nil
-		targets[i], ps.Target = ps.Target, nil
+		keep[i] = saved{ps.Calls, ps.Target, ps.Params}
+		ps.Calls, ps.Target = nil, nil
+		if brief {
+			ps.Params = nil
+		}
+	}
+	rules, resources := pl.Rules, pl.Finding.Resources
+	if brief {
+		pl.Finding.Resources = nil
+		var matched []RuleVerdict
+		for _, r := range pl.Rules {
+			if r.Matched {
+				matched = append(matched, r)
+			}
+		}
+		pl.Rules = matched
 	}
 	b, err := json.Marshal(pl)
 	for i, ps := range pl.Steps {
-		ps.Calls, ps.Target = calls[i], targets[i]
+		ps.Calls, ps.Target, ps.Params = keep[i].calls, keep[i].target, keep[i].params
 	}
+	pl.Rules, pl.Finding.Resources = rules, resources
 	return b, err
 }
 

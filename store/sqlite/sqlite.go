@@ -418,14 +418,14 @@ func (d *DB) decisions(ctx context.Context, where string, args ...any) ([]*store
 
 // Unfinished implements store.Ledger.
 func (d *DB) Unfinished(ctx context.Context) ([]*store.Decision, error) {
-	return d.decisions(ctx, `WHERE status IN (?, ?) ORDER BY created_at, rowid`, store.DecisionApproved, store.DecisionRunning)
+	return d.decisions(ctx, `WHERE status IN ('approved', 'running') ORDER BY rowid`)
 }
 
 // Expire implements store.Ledger.
 func (d *DB) Expire(ctx context.Context, now time.Time) ([]*store.Decision, error) {
 	var out []*store.Decision
 	err := d.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+decisionCols+` FROM decisions WHERE status = ? AND expires_at > 0 AND expires_at < ?`, store.DecisionPending, ns(now))
+		rows, err := tx.QueryContext(ctx, `SELECT `+decisionCols+` FROM decisions WHERE status = 'pending-approval' AND expires_at > 0 AND expires_at < ?`, ns(now))
 		if err != nil {
 			return err
 		}
@@ -674,7 +674,7 @@ func limit(f store.Filter) string {
 // single finding is asked for).
 func (d *DB) Findings(ctx context.Context, f store.Filter) ([]*store.Finding, error) {
 	where, args := filterSQL(f, "", "key", "account_id", "", "last_seen")
-	rows, err := d.db.QueryContext(ctx, `SELECT `+findingCols+` FROM findings `+where+` ORDER BY last_seen DESC, key`+limit(f), args...)
+	rows, err := d.db.QueryContext(ctx, `SELECT `+findingCols+` FROM findings `+where+` ORDER BY rowid DESC`+limit(f), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -696,7 +696,7 @@ func (d *DB) Findings(ctx context.Context, f store.Filter) ([]*store.Finding, er
 // Decisions implements store.Ledger (newest first).
 func (d *DB) Decisions(ctx context.Context, f store.Filter) ([]*store.Decision, error) {
 	where, args := filterSQL(f, "id", "finding_key", "account_id", "status", "created_at")
-	return d.decisions(ctx, where+` ORDER BY created_at DESC, rowid DESC`+limit(f), args...)
+	return d.decisions(ctx, where+` ORDER BY rowid DESC`+limit(f), args...)
 }
 
 // Steps implements store.Ledger (in plan order).
