@@ -91,6 +91,10 @@ func StepKey(findingKey, step, target string) string {
 // Record returns the ledger record of a finding.
 func Record(f *finding.Finding, now time.Time) *store.Finding {
 	sample, _ := f.Sample()
+	return recordOf(f, sample, now)
+}
+
+func recordOf(f *finding.Finding, sample bool, now time.Time) *store.Finding {
 	return &store.Finding{
 		Key: f.Key().String(), AccountID: f.AccountID, Region: f.Region, ID: f.ID, Type: f.Type,
 		Severity: f.Severity, Sample: sample, UpdatedAt: f.UpdatedAt.Time.UTC(), Count: f.Service.Count,
@@ -140,7 +144,7 @@ func (e *Engine) Decide(ctx context.Context, f *finding.Finding, opt Options) (*
 			}
 		}
 		if prev != nil {
-			ch := store.Compare(prev, Record(f, now))
+			ch := store.Compare(prev, &store.Finding{UpdatedAt: f.UpdatedAt.Time.UTC(), Count: f.Service.Count})
 			pl.Change = string(ch)
 			switch ch {
 			case store.Unchanged:

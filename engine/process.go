@@ -46,7 +46,7 @@ func needsBudget(pl *Plan) bool {
 func (e *Engine) record(ctx context.Context, f *finding.Finding, pl *Plan) (*store.Record, error) {
 	now := pl.DecidedAt
 	key := f.Key().String()
-	rec := &store.Record{Finding: Record(f, now)}
+	rec := &store.Record{Finding: recordOf(f, pl.Finding.Sample, now)}
 	if pl.Change == string(store.Unchanged) || pl.Change == string(store.Older) {
 		return rec, nil
 	}
