@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -288,7 +289,7 @@ func (e *Engine) runStep(ctx context.Context, f *finding.Finding, ps *PlannedSte
 		return "", err
 	}
 	_ = led.Append(ctx, &store.Event{At: e.now(), Kind: "step." + end.State, FindingKey: cur.FindingKey, DecisionID: cur.DecisionID, StepKey: cur.Key,
-		Message: ps.Name + " " + ps.TargetID + ": " + end.State + reasonSuffix(end.Reason)})
+		Message: strings.TrimSpace(ps.Name+" "+ps.TargetID) + ": " + end.State + reasonSuffix(end.Reason)})
 	return end.State, nil
 }
 
