@@ -10,6 +10,8 @@ import (
 	"github.com/reflexsec/reflex/policy"
 )
 
+// BenchmarkPrepareOnly measures Decide and the stored plan's encoding, without
+// the ledger.
 func BenchmarkPrepareOnly(b *testing.B) {
 	src, _ := os.ReadFile("../examples/reflex.yaml")
 	cfg := strings.Replace(string(src), "samples: ignore", "samples: dry-run", 1)
