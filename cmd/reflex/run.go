@@ -15,7 +15,27 @@ import (
 	"github.com/reflexsec/reflex/store/sqlite"
 )
 
-func openEngine(g *globals, ledgerFlag string, needPolicy bool) (*engine.Engine, *sqlite.DB, error) {
+// lockedDB is a ledger whose executor lock is released on Close.
+type lockedDB struct {
+	*sqlite.DB
+	unlock func()
+}
+
+func (l *lockedDB) Close() error {
+	err := l.DB.Close()
+	l.unlock()
+	return err
+}
+
+type ledgerCloser interface {
+	Close() error
+	Path() string
+}
+
+// openEngine loads the configuration (when needed or given) and opens the
+// ledger; execute takes the ledger's executor lock, so one process at a
+// time runs steps from it.
+func openEngine(g *globals, ledgerFlag string, needPolicy, execute bool) (*engine.Engine, ledgerCloser, error) {
 	var p *policy.Policy
 	var err error
 	if needPolicy || g.config != "" {
@@ -32,6 +52,14 @@ func openEngine(g *globals, ledgerFlag string, needPolicy bool) (*engine.Engine,
 	if err != nil {
 		return nil, nil, err
 	}
+	if execute {
+		unlock, err := db.LockExecution()
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		return &engine.Engine{Policy: p, Registry: action.NewRegistry(), Ledger: db}, &lockedDB{db, unlock}, nil
+	}
 	return &engine.Engine{Policy: p, Registry: action.NewRegistry(), Ledger: db}, db, nil
 }
 
@@ -47,7 +75,7 @@ an earlier run (a crash, a kill) is finished first, without repeating a
 completed step. Exit 1 when a step failed.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			eng, db, err := openEngine(g, ledgerPath, true)
+			eng, db, err := openEngine(g, ledgerPath, true, true)
 			if err != nil {
 				return err
 			}
