@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/reflexsec/reflex/action"
 )
 
 const bundled = "../../testdata/findings"
@@ -134,5 +136,39 @@ ledger: {path: %[2]q}
 	code, out, _ = runCLI(t, "", "history", "events", "-c", cfg, "--decision", id)
 	if code != 0 || !strings.Contains(out, "approval.approved") || !strings.Contains(out, "step.done") {
 		t.Fatalf("events: %s", out)
+	}
+}
+
+func TestConcurrentRunsActOnce(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`
+rules:
+  - name: now
+    pattern: {source: [aws.guardduty]}
+    mode: enforce
+    samples: act
+    steps: [{step: test.effect, params: {dir: %q, sleep: 20ms}}]
+ledger: {path: %q}
+`, dir, filepath.Join(dir, "ledger.db"))), 0o600)
+	var stream strings.Builder
+	for i := range 5 {
+		stream.WriteString(findingWithID(t, fmt.Sprintf("conc%d", i)) + "\n")
+	}
+	codes := make(chan int, 4)
+	for range 4 {
+		go func() {
+			code, _, _ := runCLI(t, stream.String(), "run", "-c", cfg, "-")
+			codes <- code
+		}()
+	}
+	for range 4 {
+		if c := <-codes; c != 0 {
+			t.Errorf("exit %d", c)
+		}
+	}
+	lines, _ := action.TestEffects(dir)
+	if len(lines) != 5 {
+		t.Fatalf("%d effects for 5 findings run 4 times at once: %v", len(lines), lines)
 	}
 }
