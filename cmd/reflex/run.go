@@ -115,6 +115,14 @@ completed step. Exit 1 when a step failed.`,
 						status = r.Outcome.Status
 					}
 					fmt.Fprintf(s.out, "%s %s: %s — %s\n", r.Plan.Finding.Key, r.Plan.DecisionID, status, r.Plan.Summary)
+					for _, gv := range r.Plan.Guards {
+						if gv.Verdict == "hold" {
+							fmt.Fprintf(s.out, "    %s: %s\n", gv.Guard, gv.Reason)
+						}
+					}
+					if status == store.DecisionPending {
+						fmt.Fprintf(s.out, "    waiting for approval: reflex approve %s --by NAME (or reflex deny %s)\n", r.Plan.DecisionID, r.Plan.DecisionID)
+					}
 					if r.Outcome != nil {
 						printSteps(s.out, r.Outcome.Steps)
 					}
