@@ -229,79 +229,91 @@ func nullBytes(b []byte) any {
 	return b
 }
 
-// Record implements store.Ledger: one transaction for the whole batch, each
-// record applied only when its finding is new or updated.
+// Record implements store.Ledger: one transaction for the whole batch; the
+// current versions of the batch's findings are read at once inside it, each
+// record is compared with them (and with the batch's earlier records), and
+// the rows are written with multi-row statements.
 func (d *DB) Record(ctx context.Context, recs []*store.Record) ([]store.Change, error) {
 	changes := make([]store.Change, len(recs))
 	err := d.tx(ctx, func(tx *sql.Tx) error {
-		get, err := tx.PrepareContext(ctx, `SELECT `+findingCols+` FROM findings WHERE key = ?`)
-		if err != nil {
-			return err
+		cur := make(map[string]*store.Finding, len(recs))
+		keys := make([]any, 0, len(recs))
+		seen := make(map[string]bool, len(recs))
+		for _, r := range recs {
+			if !seen[r.Finding.Key] {
+				seen[r.Finding.Key] = true
+				keys = append(keys, r.Finding.Key)
+			}
 		}
-		defer get.Close()
-		putF, err := tx.PrepareContext(ctx, `INSERT INTO findings(`+findingCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
-			ON CONFLICT(key) DO UPDATE SET type=excluded.type, severity=excluded.severity, sample=excluded.sample,
-			updated_at=excluded.updated_at, count=excluded.count, revision=excluded.revision, last_seen=excluded.last_seen, raw=excluded.raw`)
-		if err != nil {
-			return err
-		}
-		defer putF.Close()
-		putD, err := tx.PrepareContext(ctx, `INSERT INTO decisions(`+decisionCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`)
-		if err != nil {
-			return err
-		}
-		defer putD.Close()
-		putS, err := tx.PrepareContext(ctx, `INSERT INTO steps(`+stepCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-			ON CONFLICT(key) DO UPDATE SET decision_id=excluded.decision_id, seq=excluded.seq, params=excluded.params,
-			state=excluded.state, attempts=0, prior=NULL, result=NULL, reason='', planned_at=excluded.planned_at, started_at=0, ended_at=0
-			WHERE steps.state = 'cancelled'`)
-		if err != nil {
-			return err
-		}
-		defer putS.Close()
-		putE, err := tx.PrepareContext(ctx, `INSERT INTO events(at, kind, finding_key, decision_id, step_key, actor, message, data) VALUES (?,?,?,?,?,?,?,?)`)
-		if err != nil {
-			return err
-		}
-		defer putE.Close()
-
-		for i, r := range recs {
-			f := r.Finding
-			prev, err := scanFinding(get.QueryRowContext(ctx, f.Key))
-			if errors.Is(err, sql.ErrNoRows) {
-				prev = nil
-			} else if err != nil {
+		for len(keys) > 0 {
+			n := min(500, len(keys))
+			rows, err := tx.QueryContext(ctx, `SELECT key, account_id, region, id, type, severity, sample, updated_at, count, revision, first_seen, last_seen, NULL FROM findings WHERE key IN (`+placeholders(n)+`)`, keys[:n]...)
+			if err != nil {
 				return err
 			}
+			for rows.Next() {
+				f, err := scanFinding(rows)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				cur[f.Key] = f
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			keys = keys[n:]
+		}
+		var fRows, dRows, sRows, eRows [][]any
+		fIndex := map[string]int{} // key → its row in fRows (the batch's last version wins)
+		for i, r := range recs {
+			f := r.Finding
+			prev := cur[f.Key]
 			ch := store.Compare(prev, f)
 			changes[i] = ch
 			if ch != store.New && ch != store.Updated {
 				continue
 			}
-			first, rev := f.LastSeen, 1
+			f.FirstSeen, f.Revision = f.LastSeen, 1
 			if prev != nil {
-				first, rev = prev.FirstSeen, prev.Revision+1
+				f.FirstSeen, f.Revision = prev.FirstSeen, prev.Revision+1
 			}
-			f.FirstSeen, f.Revision = first, rev
-			if _, err := putF.ExecContext(ctx, f.Key, f.AccountID, f.Region, f.ID, f.Type, f.Severity, b2i(f.Sample), ns(f.UpdatedAt), f.Count, f.Revision, ns(f.FirstSeen), ns(f.LastSeen), nullBytes(f.Raw)); err != nil {
-				return err
+			cur[f.Key] = f
+			row := []any{f.Key, f.AccountID, f.Region, f.ID, f.Type, f.Severity, b2i(f.Sample), ns(f.UpdatedAt), f.Count, f.Revision, ns(f.FirstSeen), ns(f.LastSeen), nullBytes(f.Raw)}
+			if j, ok := fIndex[f.Key]; ok {
+				fRows[j] = row
+			} else {
+				fIndex[f.Key] = len(fRows)
+				fRows = append(fRows, row)
 			}
 			if dec := r.Decision; dec != nil {
-				dec.Revision = rev
-				if _, err := putD.ExecContext(ctx, dec.ID, dec.FindingKey, dec.Revision, dec.AccountID, ns(dec.CreatedAt), ns(dec.UpdatedAt), dec.Mode, dec.Status, dec.Summary, ns(dec.ExpiresAt), nullBytes(dec.Plan)); err != nil {
-					return fmt.Errorf("decision %s: %w", dec.ID, err)
-				}
+				dec.Revision = f.Revision
+				dRows = append(dRows, []any{dec.ID, dec.FindingKey, dec.Revision, dec.AccountID, ns(dec.CreatedAt), ns(dec.UpdatedAt), dec.Mode, dec.Status, dec.Summary, ns(dec.ExpiresAt), nullBytes(dec.Plan)})
 			}
 			for _, s := range r.Steps {
-				if _, err := putS.ExecContext(ctx, s.Key, s.DecisionID, s.FindingKey, s.Seq, s.Name, s.Target, nullBytes(s.Params), s.State, s.Attempts, nullBytes(s.Prior), nullBytes(s.Result), s.Reason, ns(s.PlannedAt), ns(s.StartedAt), ns(s.EndedAt)); err != nil {
-					return fmt.Errorf("step %s: %w", s.Key, err)
-				}
+				sRows = append(sRows, []any{s.Key, s.DecisionID, s.FindingKey, s.Seq, s.Name, s.Target, nullBytes(s.Params), s.State, s.Attempts, nullBytes(s.Prior), nullBytes(s.Result), s.Reason, ns(s.PlannedAt), ns(s.StartedAt), ns(s.EndedAt)})
 			}
 			for _, e := range r.Events {
-				if err := insertEvent(ctx, putE, e); err != nil {
-					return err
-				}
+				eRows = append(eRows, []any{ns(e.At), e.Kind, e.FindingKey, e.DecisionID, e.StepKey, e.Actor, e.Message, nullBytes(e.Data)})
 			}
+		}
+		if err := insertRows(ctx, tx, `INSERT INTO findings(`+findingCols+`) VALUES `, fRows, `
+			ON CONFLICT(key) DO UPDATE SET type=excluded.type, severity=excluded.severity, sample=excluded.sample,
+			updated_at=excluded.updated_at, count=excluded.count, revision=excluded.revision, last_seen=excluded.last_seen, raw=excluded.raw`); err != nil {
+			return fmt.Errorf("findings: %w", err)
+		}
+		if err := insertRows(ctx, tx, `INSERT INTO decisions(`+decisionCols+`) VALUES `, dRows, ""); err != nil {
+			return fmt.Errorf("decisions: %w", err)
+		}
+		if err := insertRows(ctx, tx, `INSERT INTO steps(`+stepCols+`) VALUES `, sRows, `
+			ON CONFLICT(key) DO UPDATE SET decision_id=excluded.decision_id, seq=excluded.seq, params=excluded.params,
+			state=excluded.state, attempts=0, prior=NULL, result=NULL, reason='', planned_at=excluded.planned_at, started_at=0, ended_at=0
+			WHERE steps.state = 'cancelled'`); err != nil {
+			return fmt.Errorf("steps: %w", err)
+		}
+		if err := insertRows(ctx, tx, `INSERT INTO events(at, kind, finding_key, decision_id, step_key, actor, message, data) VALUES `, eRows, ""); err != nil {
+			return fmt.Errorf("events: %w", err)
 		}
 		return nil
 	})
@@ -309,6 +321,31 @@ func (d *DB) Record(ctx context.Context, recs []*store.Record) ([]store.Change, 
 		return nil, fmt.Errorf("ledger: record: %w", err)
 	}
 	return changes, nil
+}
+
+// insertRows writes rows with multi-row INSERT statements of up to 64 rows.
+func insertRows(ctx context.Context, tx *sql.Tx, head string, rows [][]any, tail string) error {
+	const chunk = 64
+	for len(rows) > 0 {
+		n := min(chunk, len(rows))
+		var q strings.Builder
+		q.WriteString(head)
+		args := make([]any, 0, n*len(rows[0]))
+		one := "(" + placeholders(len(rows[0])) + ")"
+		for i, r := range rows[:n] {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString(one)
+			args = append(args, r...)
+		}
+		q.WriteString(tail)
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
 
 func insertEvent(ctx context.Context, st *sql.Stmt, e *store.Event) error {
