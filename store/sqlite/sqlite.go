@@ -62,7 +62,6 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opt.BusyTimeout.Milliseconds()))
-	q.Add("_pragma", "page_size(16384)") // before WAL: fewer, larger writes (raw findings are a few KB)
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "cache_size(-65536)")
@@ -114,6 +113,20 @@ func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
 }
 
 func (d *DB) migrate(ctx context.Context) error {
+	// A new ledger gets 64 KiB pages: raw findings are a few KB, and larger
+	// pages mean fewer overflow pages and fewer writes. The page size of a
+	// WAL database is fixed once it has content, so set it while it is empty.
+	var tables int
+	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&tables); err != nil {
+		return err
+	}
+	if tables == 0 {
+		for _, q := range []string{`PRAGMA journal_mode=DELETE`, `PRAGMA page_size=65536`, `VACUUM`, `PRAGMA journal_mode=WAL`} {
+			if _, err := d.db.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+	}
 	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
