@@ -158,7 +158,10 @@ ledger: {path: %q}
 	codes := make(chan int, 4)
 	for range 4 {
 		go func() {
-			code, _, _ := runCLI(t, stream.String(), "run", "-c", cfg, "-")
+			code, _, errOut := runCLI(t, stream.String(), "run", "-c", cfg, "-")
+			if code != 0 {
+				t.Log(errOut)
+			}
 			codes <- code
 		}()
 	}
