@@ -143,6 +143,9 @@ Exit codes: 0 success, 1 a negative answer (no match, failed steps),
 		newInspectCmd(g, s),
 		newValidateCmd(g, s), newPlanCmd(g, s), newRunCmd(g, s), newApproveCmd(g, s), newDenyCmd(g, s), newHistoryCmd(g, s),
 		newEventBridgePatternCmd(g, s),
+		newPatternCmd(g, s),
+		newNotifyCmd(g, s),
+		newSandboxCmd(g, s),
 	)
 	return root
 }
