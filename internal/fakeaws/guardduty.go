@@ -150,7 +150,7 @@ func gdGetDetector(r *request) (any, error) {
 	}
 	features := []any{}
 	for _, name := range sortedKeys(d.Features) {
-		features = append(features, map[string]any{"name": name, "status": d.Features[name], "updatedAt": isoTime(d.Updated)})
+		features = append(features, map[string]any{"name": name, "status": d.Features[name], "updatedAt": float64(d.Updated.UnixMilli()) / 1000})
 	}
 	return map[string]any{
 		"createdAt": isoTime(d.Created), "updatedAt": isoTime(d.Updated), "status": status,
