@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	
+
 	"github.com/reflexsec/reflex/action"
 	"github.com/reflexsec/reflex/finding"
 	"github.com/reflexsec/reflex/notify"
