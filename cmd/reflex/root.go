@@ -142,9 +142,16 @@ Exit codes: 0 success, 1 a negative answer (no match, failed steps),
 	root.AddCommand(
 		newInspectCmd(g, s),
 		newPatternCmd(g, s),
-		newValidateCmd(g, s), newPlanCmd(g, s), newRunCmd(g, s), newApproveCmd(g, s), newDenyCmd(g, s), newHistoryCmd(g, s),
+		newValidateCmd(g, s),
+		newPlanCmd(g, s),
+		newRunCmd(g, s),
+		newApproveCmd(g, s),
+		newDenyCmd(g, s),
+		newHistoryCmd(g, s),
 		newNotifyCmd(g, s),
 		newSandboxCmd(g, s),
+		newEventBridgePatternCmd(g, s),
+		newSetupCmd(g, s),
 	)
 	return root
 }
