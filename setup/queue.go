@@ -152,7 +152,9 @@ func (s *Setup) queueAttrs(ctx context.Context, url string) (string, map[string]
 	return out.Attributes["QueueArn"], out.Attributes, nil
 }
 
-func sameAttr(a, b string) bool { return a == b || sameJSON(a, b) && strings.HasPrefix(strings.TrimSpace(a), "{") }
+func sameAttr(a, b string) bool {
+	return a == b || sameJSON(a, b) && strings.HasPrefix(strings.TrimSpace(a), "{")
+}
 
 func anyMap(m map[string]string) map[string]any {
 	out := map[string]any{}
