@@ -118,15 +118,16 @@ func TestPublishArrivesInSubscribedQueue(t *testing.T) {
 	if !strings.HasPrefix(subj, "reflex: High UnauthorizedAccess:EC2/") {
 		t.Errorf("subject %q", subj)
 	}
-	// MessageStructure json: AWS gives an SQS subscriber the "sqs" member,
-	// else "default". fakeaws does not apply MessageStructure and delivers
-	// the whole structure: take its default member then.
+	// MessageStructure json: the SQS subscriber gets the "sqs" member, or
+	// "default" (the JSON body); e-mail subscribers get the text version.
 	text := env.Message
-	var msg map[string]string
-	if json.Unmarshal([]byte(text), &msg) == nil && msg["default"] != "" {
-		text = msg["default"]
-		if !strings.Contains(msg["email"], "ec2.isolate (") || !strings.Contains(msg["email"], "To release: reflex release d-sample-0001") {
-			t.Errorf("email text:\n%s", msg["email"])
+	if pubs := c.srv.Cloud.Published(account, fakeaws.DefaultRegion, "reflex"); len(pubs) == 1 {
+		var structure map[string]string
+		if err := json.Unmarshal([]byte(pubs[0].Message), &structure); err != nil {
+			t.Fatalf("published message is not a per-protocol structure: %v", err)
+		}
+		if !strings.Contains(structure["email"], "ec2.isolate (") || !strings.Contains(structure["email"], "To release: reflex release d-sample-0001") {
+			t.Errorf("email text:\n%s", structure["email"])
 		}
 	}
 	var body sns.Body
