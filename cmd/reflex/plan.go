@@ -28,7 +28,7 @@ func newPlanCmd(g *globals, s streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fs, err := readFindings(args, s.in)
+			fs, err := readAllFindings(args, s.in)
 			if err != nil {
 				return err
 			}
@@ -84,9 +84,9 @@ func resolveLedger(flag string, p *policy.Policy) string {
 	return sqlite.DefaultPath()
 }
 
-// readFindings parses every input; any problem is invalid input (exit 2)
+// readAllFindings parses every input; any problem is invalid input (exit 2)
 // naming the input and position.
-func readFindings(args []string, stdin io.Reader) ([]*finding.Finding, error) {
+func readAllFindings(args []string, stdin io.Reader) ([]*finding.Finding, error) {
 	var all []*finding.Finding
 	var errs []string
 	for _, a := range args {
