@@ -57,8 +57,24 @@ func (p *Processor) obs() Observer {
 	if p.Obs == nil {
 		return NopObserver{}
 	}
-	return p.Obs
+	return kinds{p.Obs}
 }
+
+// kinds reports sources by kind ("sqs", not "sqs:MESSAGE-ID"): metric
+// labels stay few.
+type kinds struct{ Observer }
+
+func kind(source string) string {
+	k, _, _ := strings.Cut(source, ":")
+	return k
+}
+
+func (k kinds) Received(source string, n int)  { k.Observer.Received(kind(source), n) }
+func (k kinds) Rejected(source, reason string) { k.Observer.Rejected(kind(source), reason) }
+func (k kinds) Decided(source string, p *engine.Plan, c store.Change) {
+	k.Observer.Decided(kind(source), p, c)
+}
+func (k kinds) QueueLag(source string, d time.Duration) { k.Observer.QueueLag(kind(source), d) }
 
 func (p *Processor) log() *slog.Logger {
 	if p.Log == nil {
