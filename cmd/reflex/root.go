@@ -144,7 +144,7 @@ Exit codes: 0 success, 1 a negative answer (no match, failed steps),
 		newPatternCmd(g, s),
 		newNotifyCmd(g, s),
 		newValidateCmd(g, s), newPlanCmd(g, s), newRunCmd(g, s), newApproveCmd(g, s), newDenyCmd(g, s), newHistoryCmd(g, s),
-		newLambdaCmd(g, s), newServeCmd(g, s),
+		newLambdaCmd(g, s), newServeCmd(g, s), newPullCmd(g, s),
 		newSandboxCmd(g, s),
 	)
 	return root
