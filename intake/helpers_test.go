@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/reflexsec/reflex/action"
 	"github.com/reflexsec/reflex/engine"
@@ -30,11 +31,16 @@ func init() {
 
 // event returns an EventBridge event of a finding with this id and version.
 func event(id string, count int) []byte {
+	return eventAt(id, count, time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+}
+
+// eventAt is event with updatedAt at.
+func eventAt(id string, count int, at time.Time) []byte {
 	f := map[string]any{}
 	b, _ := json.Marshal(baseFinding)
 	json.Unmarshal(b, &f)
 	f["id"] = id
-	f["updatedAt"] = "2026-03-01T12:00:00.000Z"
+	f["updatedAt"] = at.Format("2006-01-02T15:04:05.000Z")
 	svc := f["service"].(map[string]any)
 	svc["count"] = count
 	if ai, ok := svc["additionalInfo"].(map[string]any); ok {
