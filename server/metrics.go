@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/reflexsec/reflex/engine"
 	"github.com/reflexsec/reflex/intake"
@@ -46,7 +47,7 @@ func NewMetrics() *Metrics {
 			Help: "Time from a message's send to its receipt.", Buckets: prometheus.ExponentialBuckets(0.01, 4, 10)}, []string{"source"}),
 	}
 	m.Registry.MustRegister(m.received, m.rejected, m.decisions, m.steps, m.stepDur, m.budget, m.lag,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
