@@ -152,6 +152,9 @@ Exit codes: 0 success, 1 a negative answer (no match, failed steps),
 		newSandboxCmd(g, s),
 		newEventBridgePatternCmd(g, s),
 		newSetupCmd(g, s),
+		newLambdaCmd(g, s),
+		newServeCmd(g, s),
+		newPullCmd(g, s),
 	)
 	return root
 }
