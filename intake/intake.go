@@ -50,7 +50,12 @@ type Processor struct {
 	Log    *slog.Logger
 	Obs    Observer
 
+	// NoGroupCommit records each caller's findings in a transaction of
+	// their own instead of grouping concurrent callers (see group).
+	NoGroupCommit bool
+
 	inflight sync.WaitGroup
+	group    group
 }
 
 func (p *Processor) obs() Observer {
@@ -154,13 +159,22 @@ var (
 )
 
 // Record decides for findings and writes the decisions to the ledger; when
-// it returns without error the ledger has every one of them.
+// it returns without error the ledger has every one of them. Concurrent
+// calls share one ledger transaction (group commit) unless NoGroupCommit.
 func (p *Processor) Record(ctx context.Context, source string, fs []*finding.Finding) ([]*engine.Result, error) {
 	if len(fs) == 0 {
 		return nil, nil
 	}
 	p.obs().Received(source, len(fs))
-	rs, err := p.Engine.Record(ctx, fs, engine.Options{})
+	var rs []*engine.Result
+	var err error
+	if p.NoGroupCommit {
+		rs, err = p.Engine.Record(ctx, fs, engine.Options{})
+	} else {
+		rs, err = p.group.record(ctx, fs, func(ctx context.Context, fs []*finding.Finding) ([]*engine.Result, error) {
+			return p.Engine.Record(ctx, fs, engine.Options{})
+		})
+	}
 	if err != nil {
 		for _, f := range fs {
 			p.log().Error("ledger write failed", "source", source, "finding_id", f.ID, "account", f.AccountID, "error", err.Error())
