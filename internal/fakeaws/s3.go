@@ -29,6 +29,7 @@ type publicAccessBlock struct {
 type s3Response struct {
 	status int
 	body   string
+	object bool // body is an object's bytes, not XML
 }
 
 const s3NS = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -67,6 +68,7 @@ func (r *request) decodeS3() *apiError {
 		r.op = "DeletePublicAccessBlock"
 	case rest == "" && len(q) == 0 && hr.Method == "HEAD":
 		r.op = "HeadBucket"
+	case r.decodeS3Object(bucketName, rest): // ext_store.go
 	default:
 		return newErr(501, "NotImplemented", "A header or query you provided implies functionality that is not implemented")
 	}
@@ -93,6 +95,9 @@ func s3Dispatch(r *request) (*s3Response, error) {
 	}
 	if b.Owner != r.acct.id {
 		return nil, newErr(403, "AccessDenied", "Access Denied")
+	}
+	if res, ok, err := s3Object(r, b); ok { // ext_store.go
+		return res, err
 	}
 	switch r.op {
 	case "HeadBucket":

@@ -72,7 +72,7 @@ func (s *service) internal() *apiError {
 func (c *Cloud) services() map[string]*service {
 	m := map[string]*service{}
 	for _, s := range []*service{ec2Service(), iamService(), stsService(), snsService(), sqsService(),
-		guarddutyService(), securityhubService(), s3Service(), autoscalingService(), elbv2Service(), eventsService()} {
+		guarddutyService(), securityhubService(), s3Service(), autoscalingService(), elbv2Service(), eventsService(), ssmService()} {
 		m[s.name] = s
 	}
 	return m
@@ -497,6 +497,12 @@ func writeResult(w http.ResponseWriter, svc *service, op, reqID string, out any)
 		w.Header().Set("x-amz-request-id", reqID)
 		if resp.body == "" {
 			w.WriteHeader(resp.status)
+			return resp.status
+		}
+		if resp.object { // ext_store.go
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.WriteHeader(resp.status)
+			io.WriteString(w, resp.body)
 			return resp.status
 		}
 		writeXML(w, resp.status, resp.body)

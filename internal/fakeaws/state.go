@@ -20,6 +20,7 @@ type Cloud struct {
 	accounts map[string]*account
 	creds    map[string]*credential // by access key id
 	buckets  map[string]*bucket     // S3 bucket names are global
+	ext      ext                    // the services of ext_*.go files
 
 	faultMu sync.Mutex
 	faults  []*faultRule
