@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -289,4 +290,71 @@ guards:
 			t.Errorf("panic:\n%s", p.logs.String())
 		}
 	}
+}
+
+// TestServeAnnounces checks that `reflex serve` announces its decisions on
+// the configuration's notification channels (a webhook here).
+func TestServeAnnounces(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := buildReflex(t, dir)
+	got := make(chan []byte, 16)
+	hook := newHookServer(t, got)
+	cfg := filepath.Join(dir, "reflex.yaml")
+	os.WriteFile(cfg, fmt.Appendf(nil, `version: 1
+rules:
+  - name: contain
+    pattern: {source: [aws.guardduty]}
+    mode: enforce
+    samples: act
+    steps:
+      - step: test.effect
+        params: {dir: %q}
+notifications:
+  channels:
+    hook: {type: webhook, url: "env:REFLEX_TEST_HOOK", signing_secret: "env:REFLEX_TEST_SECRET"}
+  routes:
+    - {name: all, channels: [hook]}
+ledger: {path: %q}
+`, dir, filepath.Join(dir, "ledger.db")), 0o600)
+	p := startServe(t, bin, []string{"REFLEX_API_KEYS=k1", "REFLEX_TEST_HOOK=" + hook, "REFLEX_TEST_SECRET=s3cret-s3cret-s3cret"}, "-c", cfg)
+	req, _ := http.NewRequest("POST", p.url+"/events", bytes.NewReader(guardDutyEvent(t, "announce-1", 1)))
+	req.Header.Set("X-Api-Key", "k1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	p.stop(t) // the drain delivers what is queued
+	select {
+	case b := <-got:
+		if !strings.Contains(string(b), "announce-1") {
+			t.Errorf("the announcement does not name the finding:\n%s", b)
+		}
+	default:
+		t.Errorf("no announcement reached the webhook:\n%s", p.logs.String())
+	}
+}
+
+func newHookServer(t *testing.T, got chan<- []byte) string {
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		select {
+		case got <- b:
+		default:
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String() + "/hook"
 }

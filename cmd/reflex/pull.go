@@ -63,6 +63,8 @@ ledger are duplicates: nothing runs twice.`,
 				return err
 			}
 			defer led.Close()
+			ann := startAnnouncer(ctx, proc.Engine, defaultNotifyTimeout, s.err)
+			defer ann.finish(s.err) // before the ledger closes
 			cfg, err := awsCfg(ctx)
 			if err != nil {
 				return err

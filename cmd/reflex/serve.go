@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -76,6 +77,10 @@ journaled, resumed at the next start.`,
 				return err
 			}
 			defer led.Close()
+			// decisions are announced on the configuration's channels; the
+			// dispatcher outlives SIGTERM to announce the drained work
+			ann := startAnnouncer(context.WithoutCancel(ctx), proc.Engine, defaultNotifyTimeout, s.err)
+			defer ann.finish(s.err) // before the ledger closes
 			srv := &server.Server{Proc: proc, Auth: auth, Metrics: m, Log: log, Drain: drain}
 			if queueURL == "" {
 				queueURL = os.Getenv("REFLEX_QUEUE_URL")
