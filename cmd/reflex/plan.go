@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -28,7 +29,7 @@ func newPlanCmd(g *globals, s streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fs, err := readFindings(args, s.in)
+			fs, err := collectFindings(cmd.Context(), args, s.in)
 			if err != nil {
 				return err
 			}
@@ -84,30 +85,20 @@ func resolveLedger(flag string, p *policy.Policy) string {
 	return sqlite.DefaultPath()
 }
 
-// readFindings parses every input; any problem is invalid input (exit 2)
-// naming the input and position.
-func readFindings(args []string, stdin io.Reader) ([]*finding.Finding, error) {
+// collectFindings parses every input (files, directories, - for stdin); any
+// problem is invalid input (exit 2) naming the input and position.
+func collectFindings(ctx context.Context, args []string, stdin io.Reader) ([]*finding.Finding, error) {
+	inputs, err := expandInputs(args)
+	if err != nil {
+		return nil, usageErr(err)
+	}
 	var all []*finding.Finding
 	var errs []string
-	for _, a := range args {
-		var data []byte
-		var err error
-		name := a
-		if a == "-" {
-			data, err = io.ReadAll(stdin)
-			name = "-"
-		} else {
-			data, err = os.ReadFile(a)
-		}
-		if err != nil {
-			errs = append(errs, err.Error())
-			continue
-		}
-		fs, perrs := finding.ParseBytes(name, data)
-		for _, e := range perrs {
-			errs = append(errs, e.Error())
-		}
-		all = append(all, fs...)
+	err = readFindings(ctx, inputs, stdin,
+		func(f *finding.Finding) { all = append(all, f) },
+		func(err error) { errs = append(errs, err.Error()) })
+	if err != nil {
+		return nil, err
 	}
 	if len(errs) > 0 {
 		return nil, usageErr(fmt.Errorf("invalid findings:\n%s", strings.Join(errs, "\n")))

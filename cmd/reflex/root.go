@@ -52,6 +52,8 @@ func (e *exitError) Unwrap() error { return e.err }
 func usageErr(err error) error { return &exitError{code: exitInvalid, err: err} }
 
 // negative reports a negative answer (exit 1) with an optional message.
+//
+//lint:ignore U1000 the answer of pattern test and run; kept with its siblings.
 func negative(err error) error { return &exitError{code: exitNegative, err: err} }
 
 // globals are the flags every command shares.
@@ -138,7 +140,7 @@ Exit codes: 0 success, 1 a negative answer (no match, failed steps),
 
 	// One constructor per command, each in a file named for the command.
 	root.AddCommand(
-		// commands are added here
+		newInspectCmd(g, s),
 		newValidateCmd(g, s), newPlanCmd(g, s), newRunCmd(g, s), newApproveCmd(g, s), newDenyCmd(g, s), newHistoryCmd(g, s),
 	)
 	return root

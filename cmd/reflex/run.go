@@ -50,7 +50,7 @@ completed step. Exit 1 when a step failed.`,
 				return err
 			}
 			defer db.Close()
-			fs, err := readFindings(args, s.in)
+			fs, err := collectFindings(cmd.Context(), args, s.in)
 			if err != nil {
 				return err
 			}
