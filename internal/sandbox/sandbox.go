@@ -43,7 +43,7 @@ const (
 	Bucket   = "prod-public-assets-111111111111"
 
 	ResponderRole = "reflex-responder"
-	ExternalID    = "reflex-external-id"
+	ExternalID    = "reflex" // as in examples/reflex.yaml
 )
 
 // Accounts is how reflex reaches the sandbox's accounts: reflex-responder
