@@ -287,10 +287,29 @@ func (c *Clients) SecurityHub(ctx context.Context, account, region string) (*sec
 
 type ctxKey struct{}
 
+type lazy struct {
+	once sync.Once
+	fn   func(context.Context) (*Clients, error)
+	c    *Clients
+	err  error
+}
+
 // NewContext returns ctx carrying c: the response steps take their
 // clients from it.
 func NewContext(ctx context.Context, c *Clients) context.Context {
-	return context.WithValue(ctx, ctxKey{}, c)
+	return context.WithValue(ctx, ctxKey{}, &lazy{c: c, fn: func(context.Context) (*Clients, error) { return c, nil }})
+}
+
+// NewLazyContext returns ctx carrying clients made by fn on first use (a
+// command that acts on nothing never loads AWS configuration).
+func NewLazyContext(ctx context.Context, fn func(context.Context) (*Clients, error)) context.Context {
+	return context.WithValue(ctx, ctxKey{}, &lazy{fn: fn})
+}
+
+// HasClients reports whether ctx carries clients (made or to be made).
+func HasClients(ctx context.Context) bool {
+	_, ok := ctx.Value(ctxKey{}).(*lazy)
+	return ok
 }
 
 // ErrNoClients is returned by FromContext when the context carries none.
@@ -298,9 +317,14 @@ var ErrNoClients = errors.New("no AWS clients in this context (reflex was starte
 
 // FromContext returns the clients ctx carries.
 func FromContext(ctx context.Context) (*Clients, error) {
-	c, _ := ctx.Value(ctxKey{}).(*Clients)
-	if c == nil {
+	l, _ := ctx.Value(ctxKey{}).(*lazy)
+	if l == nil {
 		return nil, ErrNoClients
 	}
-	return c, nil
+	l.once.Do(func() {
+		if l.c == nil {
+			l.c, l.err = l.fn(ctx)
+		}
+	})
+	return l.c, l.err
 }
