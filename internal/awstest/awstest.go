@@ -69,12 +69,11 @@ func (e *Env) Close() { e.Server.Close() }
 // Context returns ctx carrying the env's clients.
 func (e *Env) Context(ctx context.Context) context.Context { return cloud.NewContext(ctx, e.Clients) }
 
-// EnforceConfig returns examples/reflex.yaml (read from examplePath) with
-// every rule in enforce mode and the ledger at ledger.
+// EnforceConfig returns examples/reflex.yaml with every rule in enforce
+// mode and the ledger at ledger.
 func EnforceConfig(example []byte, ledger string) []byte {
 	s := strings.ReplaceAll(string(example), "mode: dry-run", "mode: enforce")
 	s = strings.Replace(s, `  path: ""`, fmt.Sprintf("  path: %q", ledger), 1)
-	s = strings.Replace(s, "    retries: 3 ", "    retries: 5 ", 1)
 	return []byte(s)
 }
 
@@ -99,4 +98,25 @@ func (e *Env) Engine(cfg []byte) (*engine.Engine, *sqlite.DB, error) {
 // tests: describe before and after).
 func (e *Env) Base(ctx context.Context) (aws.Config, error) {
 	return e.Clients.Config(ctx, sandbox.Prod, sandbox.Region)
+}
+
+// Mutating lists the operations with side effects the playbooks make.
+var Mutating = map[string]bool{
+	"CreateSnapshots": true, "CreateSecurityGroup": true, "AuthorizeSecurityGroupIngress": true, "AuthorizeSecurityGroupEgress": true,
+	"RevokeSecurityGroupEgress": true, "ModifyNetworkInterfaceAttribute": true, "ModifyInstanceAttribute": true, "DetachInstances": true,
+	"AttachInstances": true, "DeregisterTargets": true, "RegisterTargets": true, "DisassociateAddress": true, "AssociateAddress": true,
+	"DisassociateIamInstanceProfile": true, "AssociateIamInstanceProfile": true, "UpdateAccessKey": true, "AttachUserPolicy": true,
+	"AttachRolePolicy": true, "DetachUserPolicy": true, "DetachRolePolicy": true, "PutUserPolicy": true, "PutRolePolicy": true,
+	"DeleteUserPolicy": true, "DeleteRolePolicy": true, "PutPublicAccessBlock": true, "DeletePublicAccessBlock": true,
+}
+
+// SideEffects counts the successful calls of each mutating operation.
+func (e *Env) SideEffects() map[string]int {
+	out := map[string]int{}
+	for _, c := range e.Cloud.Calls() {
+		if Mutating[c.Operation] && c.ErrorCode == "" && c.Status < 300 {
+			out[c.Operation]++
+		}
+	}
+	return out
 }
