@@ -204,9 +204,6 @@ func (c *Clients) build(ctx context.Context, account, region string) (aws.Config
 	if !ok || a.Role == "" || account == "" {
 		return cfg, nil
 	}
-	if home := c.HomeAccount(ctx); home != "" && home == account && a.ID == "*" {
-		return cfg, nil // reflex runs in this account: no role to assume
-	}
 	arn := a.RoleARN(account, "")
 	stsc := sts.NewFromConfig(c.base, func(o *sts.Options) { o.Region = region })
 	prov := stscreds.NewAssumeRoleProvider(stsc, arn, func(o *stscreds.AssumeRoleOptions) {
@@ -215,11 +212,25 @@ func (c *Clients) build(ctx context.Context, account, region string) (aws.Config
 			o.ExternalID = aws.String(a.ExternalID)
 		}
 	})
-	cfg.Credentials = aws.NewCredentialsCache(prov)
+	creds := aws.NewCredentialsCache(prov)
+	// Whether reflex runs in this account (then no role is assumed) is
+	// asked while the role is assumed, so a cold start costs one round
+	// trip, not two.
+	home := make(chan string, 1)
+	if a.ID == "*" {
+		go func() { home <- c.HomeAccount(ctx) }()
+	} else {
+		home <- ""
+	}
+	_, err := creds.Retrieve(ctx)
+	if h := <-home; h != "" && h == account {
+		return cfg, nil // reflex runs in this account: no role to assume
+	}
 	// Fail here, with the role named, rather than in the first step.
-	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+	if err != nil {
 		return aws.Config{}, fmt.Errorf("assume %s (external id %q) for account %s: %w", arn, a.ExternalID, account, err)
 	}
+	cfg.Credentials = creds
 	return cfg, nil
 }
 

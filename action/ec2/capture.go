@@ -275,3 +275,10 @@ func membership(ctx context.Context, env awsstep.Env, arn, id string) (*Membersh
 	}
 	return nil, nil
 }
+
+func decodeConsole(s string) string {
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+		return string(b)
+	}
+	return s
+}

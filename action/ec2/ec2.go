@@ -48,7 +48,7 @@ const (
 
 // Steps returns the EC2 steps.
 func Steps() []action.Step {
-	return []action.Step{capture(), protect(), tagStep(), detachASG(), deregister(), snapshot(), isolate(), eips(), credentials(), stop()}
+	return []action.Step{capture(), protect(), tagStep(), detachASG(), deregister(), snapshot(), isolate(), eips(), credentials(), stop(), contain()}
 }
 
 var instanceKinds = []string{finding.KindInstance}

@@ -190,6 +190,9 @@ func deregister() action.Step {
 				fns = append(fns, func() error {
 					_, err := lb.DeregisterTargets(ctx, &elb.DeregisterTargetsInput{TargetGroupArn: aws.String(m.TargetGroupARN),
 						Targets: []elbtypes.TargetDescription{target(id, m.Port)}})
+					if isCode(err, "InvalidTarget") {
+						return nil // not registered (any more): a retry, or its Auto Scaling group's detach
+					}
 					return err
 				})
 			}
