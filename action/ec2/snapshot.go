@@ -60,7 +60,7 @@ func doSnapshot(ctx context.Context, env awsstep.Env, req *action.Request) actio
 	}
 	token := awsstep.Token(req)
 	var lastErr error
-	for attempt := 0; attempt < 6; attempt++ {
+	for attempt := 0; attempt < 4; attempt++ {
 		var in *types.Instance
 		done := map[string]string{} // volume → snapshot
 		errs := awsstep.Parallel(2,

@@ -18,7 +18,7 @@ func TestDemo(t *testing.T) {
 	}
 	for _, want := range []string{
 		"aws ec2          ModifyNetworkInterfaceAttribute",
-		"ec2.isolate", "iam.deactivate-key", "s3.block-public-access",
+		"ec2.contain", "iam.deactivate-key", "s3.block-public-access",
 		"before → after:",
 		"eni/eni-0a11111111111111b.Groups[sg-0a11111111111111b].GroupId: sg-0a11111111111111b → (absent)",
 		"release (reflex release --finding ID)",
@@ -109,7 +109,7 @@ func TestRunAndReleaseCLI(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("run: exit %d: %s\n%s", code, errOut, out)
 	}
-	if !strings.Contains(out, "ec2.isolate") || strings.Contains(out, "failed") {
+	if !strings.Contains(out, "ec2.contain") || strings.Contains(out, "failed") {
 		t.Errorf("run output:\n%s", out)
 	}
 	in, _ := env.Cloud.Instance(sandbox.Prod, sandbox.Region, sandbox.Instance)
@@ -120,7 +120,7 @@ func TestRunAndReleaseCLI(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("release: exit %d: %s\n%s", code, errOut, out)
 	}
-	if !strings.Contains(out, "ec2.isolate") || !strings.Contains(out, "undone") {
+	if !strings.Contains(out, "ec2.contain") || !strings.Contains(out, "undone") {
 		t.Errorf("release output:\n%s", out)
 	}
 	after, _ := env.Snapshot(ctx)

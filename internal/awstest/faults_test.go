@@ -103,7 +103,7 @@ func TestStepFailureIsTold(t *testing.T) {
 	env := start(t)
 	ctx := env.Context(context.Background())
 	env.Cloud.InjectFault(fakeaws.Fault{Service: "ec2", Operation: "CreateSnapshots", Nth: 0, Code: "InternalError"})
-	eng, db, err := env.Engine(example(t, env))
+	eng, db, err := env.Engine(stepwise(example(t, env)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,5 +128,30 @@ func TestStepFailureIsTold(t *testing.T) {
 	}
 	if n := len(env.Cloud.Snapshots("111111111111", "us-east-1")); n != 0 {
 		t.Errorf("%d snapshots exist though every CreateSnapshots failed", n)
+	}
+}
+
+// TestContainFailureIsTold: when snapshots cannot start, ec2.contain fails
+// with the AWS error before changing any interface (evidence before change).
+func TestContainFailureIsTold(t *testing.T) {
+	env := start(t)
+	ctx := env.Context(context.Background())
+	env.Cloud.InjectFault(fakeaws.Fault{Service: "ec2", Operation: "CreateSnapshots", Nth: 0, Code: "InternalError"})
+	eng, db, err := env.Engine(example(t, env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	results, _, err := eng.Run(ctx, findings(t, "ec2"), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := results[0].Outcome
+	if o.Status != store.DecisionFailed || o.Steps[0].Name != "ec2.contain" || o.Steps[0].State != store.StepFailed || !strings.Contains(o.Steps[0].Reason, "InternalError") {
+		t.Fatalf("outcome %s, %s %s %q", o.Status, o.Steps[0].Name, o.Steps[0].State, o.Steps[0].Reason)
+	}
+	in, _ := env.Cloud.Instance("111111111111", "us-east-1", "i-0a11111111111111a")
+	if in.Interfaces[0].SecurityGroups[0] != "sg-0a11111111111111a" || in.Interfaces[1].SecurityGroups[0] != "sg-0a11111111111111b" || in.DisableAPITermination {
+		t.Errorf("changed although the snapshots failed: %+v", in)
 	}
 }

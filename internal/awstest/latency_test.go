@@ -19,9 +19,20 @@ func TestTimeToContainment(t *testing.T) {
 	if testing.Short() {
 		t.Skip("50 ms per call")
 	}
+	for _, single := range []bool{false, true} {
+		measure(t, single)
+	}
+}
+
+func measure(t *testing.T, single bool) {
 	env := start(t)
 	ctx := env.Context(context.Background())
-	eng, db, err := env.Engine(example(t, env))
+	cfg := example(t, env)
+	name := "contain-ec2 (ec2.contain)"
+	if single {
+		cfg, name = stepwise(cfg), "contain-ec2-stepwise (nine single steps)"
+	}
+	eng, db, err := env.Engine(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +53,7 @@ func TestTimeToContainment(t *testing.T) {
 			n++
 		}
 	}
-	t.Logf("EC2 playbook (examples/reflex.yaml contain-ec2, 2 interfaces, 3 volumes): %d calls; every interface isolated after %d sequential round trips; whole playbook %d round trips", n, isolated, all)
+	t.Logf("examples/reflex.yaml %s, 2 interfaces, 3 volumes, cold start: %d calls; every interface isolated after %d sequential round trips; whole playbook %d round trips", name, n, isolated, all)
 	if isolated == 0 || all < isolated {
 		t.Fatalf("round trips: isolated %d, all %d", isolated, all)
 	}
