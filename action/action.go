@@ -170,10 +170,14 @@ func IsRetryable(err error) bool {
 // role, whichever the finding names). A step with no Targets acts on the
 // finding: one nil target.
 func TargetsOf(spec Spec, f *finding.Finding) []*finding.ResourceRef {
+	return TargetsIn(spec, f.Resources())
+}
+
+// TargetsIn is TargetsOf over resources already computed (f.Resources()).
+func TargetsIn(spec Spec, res []finding.ResourceRef) []*finding.ResourceRef {
 	if len(spec.Targets) == 0 {
 		return []*finding.ResourceRef{nil}
 	}
-	res := f.Resources()
 	for _, kind := range spec.Targets {
 		var out []*finding.ResourceRef
 		for i := range res {

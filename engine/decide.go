@@ -53,8 +53,15 @@ type Options struct {
 	// Explain says, for every rule that did not match, which field of its
 	// pattern the finding fails (slower).
 	Explain bool
+	// Calls fills each planned step's API calls (for display; Explain
+	// implies it).
+	Calls bool
 	// NoLedger ignores the ledger (no duplicate check, budget unused).
 	NoLedger bool
+
+	// priors, when set, are the ledger's versions of a batch of findings,
+	// read at once (absent: never seen).
+	priors map[string]*store.Finding
 }
 
 // modeRank orders modes by caution: the lower, the more cautious.
@@ -84,6 +91,10 @@ func StepKey(findingKey, step, target string) string {
 // Record returns the ledger record of a finding.
 func Record(f *finding.Finding, now time.Time) *store.Finding {
 	sample, _ := f.Sample()
+	return recordOf(f, sample, now)
+}
+
+func recordOf(f *finding.Finding, sample bool, now time.Time) *store.Finding {
 	return &store.Finding{
 		Key: f.Key().String(), AccountID: f.AccountID, Region: f.Region, ID: f.ID, Type: f.Type,
 		Severity: f.Severity, Sample: sample, UpdatedAt: f.UpdatedAt.Time.UTC(), Count: f.Service.Count,
@@ -101,12 +112,13 @@ func (e *Engine) Decide(ctx context.Context, f *finding.Finding, opt Options) (*
 	p := e.Policy
 	key := f.Key().String()
 	sample, sampleWhy := f.Sample()
+	resources := f.Resources()
 	pl := &Plan{
 		DecisionID: DecisionID(f),
 		Finding: FindingSummary{
 			Key: key, Type: f.Type, Severity: f.Severity, Band: string(f.Band()), Title: f.Title,
 			UpdatedAt: f.UpdatedAt.Time.UTC(), Count: f.Service.Count, Sample: sample, SampleWhy: sampleWhy,
-			Resources: f.Resources(),
+			Resources: resources,
 		},
 		DecidedAt: now,
 		Change:    string(store.New),
@@ -121,12 +133,18 @@ func (e *Engine) Decide(ctx context.Context, f *finding.Finding, opt Options) (*
 
 	// Duplicate: compare with what the ledger holds.
 	if led != nil {
-		prev, err := led.Finding(ctx, key)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, err
+		var prev *store.Finding
+		if opt.priors != nil {
+			prev = opt.priors[key]
+		} else {
+			var err error
+			prev, err = led.Finding(ctx, key)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
 		}
 		if prev != nil {
-			ch := store.Compare(prev, Record(f, now))
+			ch := store.Compare(prev, &store.Finding{UpdatedAt: f.UpdatedAt.Time.UTC(), Count: f.Service.Count})
 			pl.Change = string(ch)
 			switch ch {
 			case store.Unchanged:
@@ -229,7 +247,7 @@ func (e *Engine) Decide(ctx context.Context, f *finding.Finding, opt Options) (*
 		}
 		for _, ref := range c.rule.Steps {
 			spec := ref.Step.Spec()
-			targets := action.TargetsOf(spec, f)
+			targets := action.TargetsIn(spec, resources)
 			if targets == nil {
 				k := StepKey(key, spec.Name, "")
 				if ps, dup := byKey[k]; dup {
@@ -259,10 +277,12 @@ func (e *Engine) Decide(ctx context.Context, f *finding.Finding, opt Options) (*
 				if ref.Timeout > 0 {
 					ps.Timeout = time.Duration(ref.Timeout).String()
 				}
-				if calls, err := ref.Step.Plan(ctx, &action.Request{Key: k, Finding: f, Target: t, Params: ref.Params}); err != nil {
-					ps.Status, ps.Reason = PlanDropped, "cannot plan: "+err.Error()
-				} else {
-					ps.Calls = calls
+				if opt.Calls || opt.Explain {
+					if calls, err := ref.Step.Plan(ctx, &action.Request{Key: k, Finding: f, Target: t, Params: ref.Params}); err != nil {
+						ps.Status, ps.Reason = PlanDropped, "cannot plan: "+err.Error()
+					} else {
+						ps.Calls = calls
+					}
 				}
 				if !spec.Available && ps.Status == PlanPlanned {
 					ps.Reason = "declared but not available in this build: would fail if run"
@@ -471,7 +491,7 @@ func (e *Engine) protect(f *finding.Finding, pl *Plan) {
 	if len(e.Policy.Accounts) > 0 && e.Policy.AccountFor(f.AccountID) == nil {
 		n := 0
 		for _, ps := range pl.Steps {
-			if len(ps.Calls) > 0 && ps.Calls[0].Service != "local" && ps.Calls[0].Service != "notify" && ps.Status == PlanPlanned {
+			if ps.Status == PlanPlanned && e.needsAWS(ps.Name) {
 				drop(ps, "no role configured for account "+f.AccountID)
 				n++
 			}
@@ -504,6 +524,11 @@ func (e *Engine) protect(f *finding.Finding, pl *Plan) {
 	} else {
 		pl.Guards = append(pl.Guards, GuardVerdict{GuardProtected, "pass", "no targeted resource is protected"})
 	}
+}
+
+func (e *Engine) needsAWS(step string) bool {
+	st, ok := e.Registry.Lookup(step)
+	return ok && len(st.Spec().IAMActions) > 0
 }
 
 func (e *Engine) protectedWhy(t *finding.ResourceRef, f *finding.Finding) string {

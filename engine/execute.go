@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,8 +72,17 @@ func (e *Engine) Execute(ctx context.Context, decisionID string) (*Outcome, erro
 	}
 	f := fs[0]
 	planned := map[string]*PlannedStep{}
+	res := f.Resources()
 	for _, ps := range plan.Steps {
 		planned[ps.Key] = ps
+		if ps.Target == nil && ps.TargetID != "" {
+			for i := range res {
+				if action.TargetID(&res[i]) == ps.TargetID {
+					ps.Target = &res[i]
+					break
+				}
+			}
+		}
 	}
 	journal, err := led.DecisionSteps(ctx, dec.ID)
 	if err != nil {
@@ -279,7 +289,7 @@ func (e *Engine) runStep(ctx context.Context, f *finding.Finding, ps *PlannedSte
 		return "", err
 	}
 	_ = led.Append(ctx, &store.Event{At: e.now(), Kind: "step." + end.State, FindingKey: cur.FindingKey, DecisionID: cur.DecisionID, StepKey: cur.Key,
-		Message: ps.Name + " " + ps.TargetID + ": " + end.State + reasonSuffix(end.Reason)})
+		Message: strings.TrimSpace(ps.Name+" "+ps.TargetID) + ": " + end.State + reasonSuffix(end.Reason)})
 	return end.State, nil
 }
 

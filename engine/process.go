@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/reflexsec/reflex/action"
@@ -28,21 +30,35 @@ func (e *Engine) Prepare(ctx context.Context, f *finding.Finding, opt Options) (
 	if err != nil {
 		return nil, nil, err
 	}
+	rec, err := e.record(ctx, f, pl)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pl, rec, nil
+}
+
+// needsBudget reports whether recording pl takes blast-radius budget.
+func needsBudget(pl *Plan) bool {
+	return pl.Status == store.DecisionApproved && pl.Mode == policy.Enforce && changesResources(pl)
+}
+
+// record builds the ledger record of a decision, taking the budget it needs.
+func (e *Engine) record(ctx context.Context, f *finding.Finding, pl *Plan) (*store.Record, error) {
 	now := pl.DecidedAt
 	key := f.Key().String()
-	rec := &store.Record{Finding: Record(f, now)}
+	rec := &store.Record{Finding: recordOf(f, pl.Finding.Sample, now)}
 	if pl.Change == string(store.Unchanged) || pl.Change == string(store.Older) {
-		return pl, rec, nil
+		return rec, nil
 	}
 	for _, g := range pl.Guards {
 		if g.Guard == GuardBudget && g.Verdict == "hold" {
 			rec.Events = append(rec.Events, &store.Event{At: now, Kind: "budget.tripped", FindingKey: key, DecisionID: pl.DecisionID, Message: g.Reason})
 		}
 	}
-	if pl.Status == store.DecisionApproved && pl.Mode == policy.Enforce && changesResources(pl) {
+	if needsBudget(pl) {
 		ok, full, err := e.Ledger.TakeBudget(ctx, e.BudgetKeys(f.AccountID, now))
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if !ok {
 			pl.Mode, pl.Status = policy.Approve, store.DecisionPending
@@ -60,9 +76,9 @@ func (e *Engine) Prepare(ctx context.Context, f *finding.Finding, opt Options) (
 				Message: reason})
 		}
 	}
-	planJSON, err := json.Marshal(pl)
+	planJSON, err := marshalStored(pl)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	dec := &store.Decision{ID: pl.DecisionID, FindingKey: key, AccountID: f.AccountID, CreatedAt: now, UpdatedAt: now,
 		Mode: pl.Mode, Status: pl.Status, Summary: pl.Summary, Plan: planJSON}
@@ -80,9 +96,52 @@ func (e *Engine) Prepare(ctx context.Context, f *finding.Finding, opt Options) (
 				Name: ps.Name, Target: ps.TargetID, Params: params, State: store.StepPlanned, PlannedAt: now})
 		}
 	}
-	kind := "decision." + pl.Status
-	rec.Events = append(rec.Events, &store.Event{At: now, Kind: kind, FindingKey: key, DecisionID: pl.DecisionID, Message: pl.Summary})
-	return pl, rec, nil
+	if pl.Status != store.DecisionNothing && pl.Status != store.DecisionDryRun {
+		// dry-run and no-op decisions are their own record; decisions that
+		// wait or act open an audit trail
+		rec.Events = append(rec.Events, &store.Event{At: now, Kind: "decision." + pl.Status, FindingKey: key, DecisionID: pl.DecisionID, Message: pl.Summary})
+	}
+	return rec, nil
+}
+
+// marshalStored writes the plan as the ledger keeps it: without the API
+// calls of each step (Plan recomputes them; they are for display) and
+// without each step's copy of its target (the finding's resources are kept
+// once; TargetID names the one). A decision that will never run (dry-run,
+// nothing to do) is kept brief: the rules that matched, the guards' verdicts
+// and the steps with their status — `reflex plan` shows the rest again.
+func marshalStored(pl *Plan) ([]byte, error) {
+	brief := pl.Status == store.DecisionDryRun || pl.Status == store.DecisionNothing
+	type saved struct {
+		calls  []action.Call
+		target *finding.ResourceRef
+		params action.Params
+	}
+	keep := make([]saved, len(pl.Steps))
+	for i, ps := range pl.Steps {
+		keep[i] = saved{ps.Calls, ps.Target, ps.Params}
+		ps.Calls, ps.Target = nil, nil
+		if brief {
+			ps.Params = nil
+		}
+	}
+	rules, resources := pl.Rules, pl.Finding.Resources
+	if brief {
+		pl.Finding.Resources = nil
+		var matched []RuleVerdict
+		for _, r := range pl.Rules {
+			if r.Matched {
+				matched = append(matched, r)
+			}
+		}
+		pl.Rules = matched
+	}
+	b, err := json.Marshal(pl)
+	for i, ps := range pl.Steps {
+		ps.Calls, ps.Target, ps.Params = keep[i].calls, keep[i].target, keep[i].params
+	}
+	pl.Rules, pl.Finding.Resources = rules, resources
+	return b, err
 }
 
 func livesteps(pl *Plan) int {
@@ -106,28 +165,66 @@ func changesResources(pl *Plan) bool {
 
 // Record decides for a batch of findings and writes the decisions to the
 // ledger in one transaction, executing nothing. It is the fast path of
-// dry-run intake.
+// intake: the ledger's versions of the batch are read at once, decisions
+// are made in parallel (Decide is pure given them), and budgets are taken
+// in input order.
 func (e *Engine) Record(ctx context.Context, fs []*finding.Finding, opt Options) ([]*Result, error) {
-	recs := make([]*store.Record, 0, len(fs))
-	out := make([]*Result, 0, len(fs))
-	for _, f := range fs {
-		pl, rec, err := e.Prepare(ctx, f, opt)
+	if !opt.NoLedger && len(fs) > 1 {
+		keys := make([]string, len(fs))
+		for i, f := range fs {
+			keys[i] = f.Key().String()
+		}
+		priors, err := e.Ledger.Lookup(ctx, keys)
 		if err != nil {
 			return nil, err
 		}
-		recs = append(recs, rec)
-		out = append(out, &Result{Plan: pl})
+		opt.priors = priors
+	}
+	plans := make([]*Plan, len(fs))
+	recs := make([]*store.Record, len(fs))
+	errs := make([]error, len(fs))
+	workers := min(runtime.GOMAXPROCS(0), (len(fs)+63)/64)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(fs); i += workers {
+				pl, err := e.Decide(ctx, fs[i], opt)
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				plans[i] = pl
+				if !needsBudget(pl) {
+					recs[i], errs[i] = e.record(ctx, fs[i], pl)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for i, pl := range plans {
+		if recs[i] == nil {
+			var err error
+			if recs[i], err = e.record(ctx, fs[i], pl); err != nil {
+				return nil, err
+			}
+		}
 	}
 	changes, err := e.Ledger.Record(ctx, recs)
 	if err != nil {
 		return nil, err
 	}
+	out := make([]*Result, len(fs))
 	for i, ch := range changes {
-		out[i].Change = ch
-		if ch != store.New && ch != store.Updated && out[i].Plan.Status != store.DecisionNothing {
+		out[i] = &Result{Plan: plans[i], Change: ch}
+		if ch != store.New && ch != store.Updated && plans[i].Status != store.DecisionNothing {
 			// decided against a stale view: the ledger kept the first
-			out[i].Plan.Status = store.DecisionNothing
-			out[i].Plan.Summary = "duplicate delivery: nothing to do"
+			plans[i].Status = store.DecisionNothing
+			plans[i].Summary = "duplicate delivery: nothing to do"
 		}
 	}
 	return out, nil

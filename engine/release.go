@@ -140,8 +140,16 @@ func (e *Engine) Release(ctx context.Context, sel ReleaseSelector) ([]*Released,
 		}
 		req.Params, _ = action.ParseParams(spec, raw)
 		for _, ps := range pl.Steps {
-			if ps.Key == s.Key {
+			if ps.Key == s.Key && ps.Target != nil {
 				req.Target = ps.Target
+			}
+		}
+		if req.Target == nil && s.Target != "" {
+			res := f.Resources() // the ledger keeps the finding's resources once: find the step's by its id
+			for i := range res {
+				if action.TargetID(&res[i]) == s.Target {
+					req.Target = &res[i]
+				}
 			}
 		}
 		res := e.undo(ctx, step, req)

@@ -303,6 +303,18 @@ func buildSnapshot(entries []entry) *snapshot {
 		}
 	}
 	nwild := 0
+	var smallify func(n *pathNode)
+	smallify = func(n *pathNode) {
+		if len(n.children) > 0 && len(n.children) <= smallChildren {
+			for name, c := range n.children {
+				n.small = append(n.small, namedNode{name: name, node: c})
+			}
+		}
+		for _, c := range n.children {
+			smallify(c)
+		}
+	}
+	smallify(s.root)
 	for _, f := range s.fields {
 		for range f.wild.entries {
 			f.wild.gid = append(f.wild.gid, int32(nwild))

@@ -30,7 +30,29 @@ func (e *eventError) Unwrap() error { return ErrInvalidEvent }
 // pathNode is one step of the tree of field paths some pattern uses.
 type pathNode struct {
 	children map[string]*pathNode
-	field    int32 // the field whose path ends here, or -1
+	// small holds the children when there are few: comparing a handful of
+	// names is faster than hashing the key.
+	small []namedNode
+	field int32 // the field whose path ends here, or -1
+}
+
+type namedNode struct {
+	name string
+	node *pathNode
+}
+
+const smallChildren = 8
+
+func (n *pathNode) lookup(key []byte) *pathNode {
+	if n.small != nil {
+		for i := range n.small {
+			if string(key) == n.small[i].name {
+				return n.small[i].node
+			}
+		}
+		return nil
+	}
+	return n.children[string(key)]
 }
 
 // child finds the node for an event key. A key with dots addresses the same
@@ -40,17 +62,17 @@ func (n *pathNode) child(key []byte) *pathNode {
 		return nil
 	}
 	if bytes.IndexByte(key, '.') < 0 {
-		return n.children[string(key)]
+		return n.lookup(key)
 	}
 	for n != nil {
 		i := bytes.IndexByte(key, '.')
 		if i < 0 {
-			return n.children[string(key)]
+			return n.lookup(key)
 		}
 		if n.children == nil {
 			return nil
 		}
-		n = n.children[string(key[:i])]
+		n = n.lookup(key[:i])
 		key = key[i+1:]
 	}
 	return nil

@@ -63,19 +63,6 @@ func loadEvents(tb testing.TB) (names []string, events [][]byte) {
 	return names, events
 }
 
-// findEvent returns the bundled event whose file name starts with prefix.
-func findEvent(tb testing.TB, prefix string) []byte {
-	tb.Helper()
-	names, events := loadEvents(tb)
-	for i, n := range names {
-		if len(n) >= len(prefix) && n[:len(prefix)] == prefix {
-			return events[i]
-		}
-	}
-	tb.Fatalf("no bundled finding %s*", prefix)
-	return nil
-}
-
 func sorted(s []string) []string {
 	sort.Strings(s)
 	return s

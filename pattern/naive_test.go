@@ -34,7 +34,7 @@ func naiveDecode(event []byte) (map[string]any, error) {
 	if doc == nil {
 		return nil, fmt.Errorf("not an object")
 	}
-	if _, err := dec.Token(); err == nil {
+	if len(bytes.TrimSpace(event[dec.InputOffset():])) > 0 {
 		return nil, fmt.Errorf("trailing data")
 	}
 	return doc, nil
@@ -230,4 +230,52 @@ func naiveValue(v *value, x any) bool {
 		return true
 	}
 	panic("unknown op")
+}
+
+// hasDuplicateKeys reports whether some object in the event repeats a key.
+// encoding/json keeps the last value of a repeated key while the matcher,
+// like event-ruler's streaming flattener, sees every value, so the naive
+// matcher is no oracle for such events.
+func hasDuplicateKeys(event []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(event))
+	type frame struct {
+		keys  map[string]bool
+		isObj bool
+		key   bool // the next string token is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.isObj && top.key {
+			if s, ok := tok.(string); ok {
+				if top.keys[s] {
+					return true
+				}
+				top.keys[s] = true
+				top.key = false
+				continue
+			}
+		}
+		if top != nil && top.isObj {
+			top.key = true
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, isObj: true, key: true})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 && stack[len(stack)-1].isObj {
+				stack[len(stack)-1].key = true
+			}
+		}
+	}
 }

@@ -26,6 +26,14 @@ func special(x uint64) uint64 {
 // stringStop returns the index of the first quote, backslash or control
 // byte at or after i, or len(b).
 func stringStop(b []byte, i int) int {
+	for ; i+16 <= len(b); i += 16 {
+		if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+		if m := special(binary.LittleEndian.Uint64(b[i+8:])); m != 0 {
+			return i + 8 + bits.TrailingZeros64(m)/8
+		}
+	}
 	for ; i+8 <= len(b); i += 8 {
 		if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 			return i + bits.TrailingZeros64(m)/8

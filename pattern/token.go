@@ -91,13 +91,13 @@ func (l *lexer) unexpected(what string) *Error {
 }
 
 func (l *lexer) eof() *Error {
-	for i := len(l.stack) - 1; i >= 0; i-- {
-		if l.stack[i].obj {
-			return errAt(l.pos, "Unexpected end-of-input: expected close marker for Object")
-		}
-		return errAt(l.pos, "Unexpected end-of-input: expected close marker for Array")
+	if len(l.stack) == 0 {
+		return errAt(l.pos, "Unexpected end-of-input")
 	}
-	return errAt(l.pos, "Unexpected end-of-input")
+	if l.stack[len(l.stack)-1].obj {
+		return errAt(l.pos, "Unexpected end-of-input: expected close marker for Object")
+	}
+	return errAt(l.pos, "Unexpected end-of-input: expected close marker for Array")
 }
 
 // next returns the next token.

@@ -3,7 +3,6 @@ package pattern
 import (
 	"bytes"
 	"fmt"
-	"math/bits"
 )
 
 // A wildcard value has '*' for zero or more characters; "\*" is a literal
@@ -85,97 +84,53 @@ func (w *wildcard) match(v []byte) bool {
 // maxWildcardComplexity bounds the number of automaton states one input can
 // keep alive at once. EventBridge does not publish its threshold; this one
 // accepts the documented repeating example "/Users/*/dir/dir/dir/dir/dir/doc.txt"
-// (complexity 8) and rejects "*:*:*:*:*:event-bus/*" (11), which AWS was
+// (complexity 7) and rejects "*:*:*:*:*:event-bus/*" (11), which AWS was
 // observed to reject.
 const maxWildcardComplexity = 10
 
-// wildcardComplexity returns the largest number of states of the pattern's
-// automaton that one input can keep active at the same time — the measure
-// event-ruler's MachineComplexityEvaluator uses — by exploring the subset
-// automaton over the pattern's own bytes plus one "other" byte. The search is
-// capped, and a pattern that reaches the cap counts as too complex.
+// wildcardComplexity bounds the measure event-ruler's
+// MachineComplexityEvaluator uses: the most states of the pattern's
+// automaton that one input can keep active at the same time. Each star's
+// loop stays active once reached (one state each), and inside the literal
+// part after a star an input keeps as many positions alive as the longest
+// chain of borders (prefixes that are also suffixes) of a prefix of that
+// part, found with the KMP failure function. The sum is computed in linear
+// time, so no pattern can make validation slow.
 func wildcardComplexity(w *wildcard) int {
-	// Token i is a literal byte, or a star (-1).
-	var toks []int
-	for i, p := range w.parts {
-		if i > 0 {
-			toks = append(toks, -1)
-		}
-		for j := 0; j < len(p); j++ {
-			toks = append(toks, int(p[j]))
-		}
-	}
-	m := len(toks) + 1 // states 0..len(toks); the last one accepts
-	if len(w.parts) == 1 {
+	stars := len(w.parts) - 1
+	if stars == 0 {
 		return 1
 	}
-	words := (m + 63) / 64
-	closure := func(set []uint64) {
-		for i := 0; i < len(toks); i++ {
-			if set[i/64]&(1<<(i%64)) != 0 && toks[i] == -1 {
-				set[(i+1)/64] |= 1 << ((i + 1) % 64)
-			}
-		}
+	total := stars
+	for _, seg := range w.parts[1:] {
+		total += maxBorderChain(seg)
 	}
-	var alphabet []int
-	seen := map[int]bool{}
-	for _, t := range toks {
-		if t >= 0 && !seen[t] {
-			seen[t] = true
-			alphabet = append(alphabet, t)
-		}
-	}
-	alphabet = append(alphabet, 256) // any byte the pattern does not name
+	return total
+}
 
-	start := make([]uint64, words)
-	start[0] = 1
-	closure(start)
-	visited := map[string]bool{}
-	queue := [][]uint64{start}
+// maxBorderChain returns, over the prefixes of s, the largest number of
+// prefixes of s that end at the same position (the prefix itself and its
+// borders, recursively).
+func maxBorderChain(s string) int {
+	if s == "" {
+		return 0
+	}
+	fail := make([]int, len(s)+1) // fail[j]: longest proper border of s[:j]
+	chain := make([]int, len(s)+1)
+	fail[0] = -1
 	best := 0
-	const maxSets = 4096
-	for len(queue) > 0 {
-		set := queue[0]
-		queue = queue[1:]
-		key := fmt.Sprint(set)
-		if visited[key] {
-			continue
+	k := -1
+	for j := 0; j < len(s); j++ {
+		for k >= 0 && s[k] != s[j] {
+			k = fail[k]
 		}
-		visited[key] = true
-		if len(visited) > maxSets {
-			return maxWildcardComplexity + 1
+		k++
+		fail[j+1] = k
+		chain[j+1] = 1
+		if k > 0 {
+			chain[j+1] = chain[k] + 1
 		}
-		size := 0
-		for _, x := range set {
-			size += bits.OnesCount64(x)
-		}
-		if size > best {
-			best = size
-			if best > maxWildcardComplexity {
-				return best
-			}
-		}
-		for _, c := range alphabet {
-			next := make([]uint64, words)
-			any := false
-			for i := 0; i < len(toks); i++ {
-				if set[i/64]&(1<<(i%64)) == 0 {
-					continue
-				}
-				switch toks[i] {
-				case -1:
-					next[i/64] |= 1 << (i % 64)
-					any = true
-				case c:
-					next[(i+1)/64] |= 1 << ((i + 1) % 64)
-					any = true
-				}
-			}
-			if any {
-				closure(next)
-				queue = append(queue, next)
-			}
-		}
+		best = max(best, chain[j+1])
 	}
 	return best
 }

@@ -237,7 +237,10 @@ func (d *decoder) decodeStruct(n *node, v reflect.Value, what string) {
 }
 
 // suggest names the closest known key, or lists them.
-func suggest(key string, known []string) string {
+func suggest(key string, known []string) string { return suggestAmong(key, known, "keys") }
+
+// suggestAmong names the closest of known, or lists them as "known WHAT".
+func suggestAmong(key string, known []string, what string) string {
 	best, bestD := "", 1<<30
 	for _, k := range known {
 		if dd := distance(strings.ToLower(key), k); dd < bestD {
@@ -249,7 +252,7 @@ func suggest(key string, known []string) string {
 	}
 	s := append([]string(nil), known...)
 	sort.Strings(s)
-	return "; known keys: " + strings.Join(s, ", ")
+	return "; known " + what + ": " + strings.Join(s, ", ")
 }
 
 func distance(a, b string) int {

@@ -311,7 +311,7 @@ func (v *validator) rule(i int, r *Rule, seen map[string]Pos) {
 	case r.Playbook != "":
 		pb, ok := v.p.Playbooks[r.Playbook]
 		if !ok {
-			v.add(r.At.of("playbook", r.Pos), "%s: playbook %q is not defined%s", what, r.Playbook, suggest(r.Playbook, v.p.PlaybookNames()))
+			v.add(r.At.of("playbook", r.Pos), "%s: playbook %q is not defined%s", what, r.Playbook, suggestAmong(r.Playbook, v.p.PlaybookNames(), "playbooks"))
 		} else if pb != nil {
 			r.Steps = pb.Steps
 		}
@@ -348,7 +348,7 @@ func (v *validator) steps(list []*StepRef, owner string) {
 		}
 		st, ok := v.reg.Lookup(s.Name)
 		if !ok {
-			v.add(s.At.of("step", s.Pos), "%s: unknown step %q%s", owner, s.Name, suggest(s.Name, v.reg.Names()))
+			v.add(s.At.of("step", s.Pos), "%s: unknown step %q%s", owner, s.Name, suggestAmong(s.Name, v.reg.Names(), "steps"))
 			continue
 		}
 		spec := st.Spec()
@@ -364,7 +364,7 @@ func (v *validator) steps(list []*StepRef, owner string) {
 		for _, pe := range perrs {
 			pos := s.At.of("params", s.Pos)
 			if pe.Name != "" {
-				if k := paramKeyPos(s.RawParams, pe.Name); k != (Pos{}) {
+				if k := paramKeyPos(s.RawParams, pe.Name, !declared(spec, pe.Name)); k != (Pos{}) {
 					pos = k
 				}
 			}
@@ -385,13 +385,23 @@ func (v *validator) steps(list []*StepRef, owner string) {
 	}
 }
 
-func paramKeyPos(n *node, name string) Pos {
+func declared(spec action.Spec, name string) bool {
+	for _, p := range spec.Params {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// paramKeyPos is the position of a parameter's value (or of its key).
+func paramKeyPos(n *node, name string, key bool) Pos {
 	if n == nil || n.kind != kMap {
 		return Pos{}
 	}
 	for i, k := range n.keys {
 		if k.text() == name {
-			if n.vals[i].kind != kNull {
+			if !key && n.vals[i].kind != kNull {
 				return n.vals[i].pos
 			}
 			return k.pos

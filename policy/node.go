@@ -252,10 +252,16 @@ func (c *converter) convert(an ast.Node) *node {
 		for _, mv := range v.Values {
 			c.addPair(m, mv)
 		}
+		if !v.IsFlowStyle && len(m.keys) > 0 {
+			m.pos = m.keys[0].pos // a block mapping starts at its first key
+		}
 		return m
 	case *ast.MappingValueNode:
 		m := &node{kind: kMap, pos: p}
 		c.addPair(m, v)
+		if len(m.keys) > 0 {
+			m.pos = m.keys[0].pos
+		}
 		return m
 	case *ast.SequenceNode:
 		s := &node{kind: kSeq, pos: p}

@@ -194,6 +194,9 @@ type Ledger interface {
 	Record(ctx context.Context, recs []*Record) ([]Change, error)
 	// Finding returns the recorded finding (with Raw).
 	Finding(ctx context.Context, key string) (*Finding, error)
+	// Lookup returns the recorded versions (without Raw) of the findings
+	// with these keys that the ledger holds (a batch get).
+	Lookup(ctx context.Context, keys []string) (map[string]*Finding, error)
 
 	Decision(ctx context.Context, id string) (*Decision, error)
 	// LatestDecision returns the last decision recorded for a finding.

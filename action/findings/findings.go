@@ -5,8 +5,10 @@ package findings
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	gd "github.com/aws/aws-sdk-go-v2/service/guardduty"
@@ -19,7 +21,7 @@ import (
 )
 
 // Steps returns the finding steps.
-func Steps() []action.Step { return []action.Step{archive(), feedback(), hubUpdate()} }
+func Steps() []action.Step { return []action.Step{archive(), feedback(), hubUpdate(), updateStep()} }
 
 func detector(ctx context.Context, c *gd.Client) (string, error) {
 	out, err := c.ListDetectors(ctx, &gd.ListDetectorsInput{})
@@ -220,4 +222,107 @@ func clip(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+type updatePrior struct {
+	Archive *archivePrior `json:"archive,omitempty"`
+	Hub     *hubPrior     `json:"securityhub,omitempty"`
+}
+
+// update is findings.update: archive and/or the Security Hub workflow and
+// note, in one step.
+func updateStep() action.Step {
+	arch, hub := archive().(*awsstep.Step), hubUpdate().(*awsstep.Step)
+	return &awsstep.Step{
+		Def: action.Spec{Name: "findings.update", Effect: action.Reversible,
+			Description: "Close the loop on the finding: archive it in GuardDuty (archive: true) and/or set its Security Hub workflow status with a note " +
+				"(workflow, note). Release unarchives it and sets the workflow back to NEW.",
+			Params: []action.Param{
+				{Name: "archive", Type: action.TypeBool, Default: false, Description: "archive the GuardDuty finding"},
+				{Name: "workflow", Type: action.TypeString, Enum: []string{"NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"}, Description: "Security Hub workflow status to set"},
+				{Name: "note", Type: action.TypeString, Description: "note added to the finding"},
+			},
+			Example:    "- step: findings.update\n  params: {archive: true, workflow: NOTIFIED}",
+			IAMActions: append(append([]string{}, arch.Def.IAMActions...), hub.Def.IAMActions...)},
+		PlanFn: func(req *action.Request) []action.Call {
+			var calls []action.Call
+			if req.Params.Bool("archive") {
+				calls = append(calls, arch.PlanFn(req)...)
+			}
+			if req.Params.String("workflow") != "" || req.Params.String("note") != "" {
+				calls = append(calls, hub.PlanFn(hubReq(req))...)
+			}
+			return calls
+		},
+		TargetID: func(req *action.Request) string { return req.Finding.ID },
+		DoFn: func(ctx context.Context, env awsstep.Env, req *action.Request) action.Result {
+			var p updatePrior
+			out := map[string]any{}
+			var reasons []string
+			if req.Params.Bool("archive") {
+				r := arch.DoFn(ctx, env, req)
+				if r.Status == action.StatusFailed {
+					return r
+				}
+				if r.Status == action.StatusDone {
+					p.Archive = &archivePrior{}
+					_ = json.Unmarshal(r.Prior, p.Archive)
+					out["archived"] = req.Finding.ID
+				} else {
+					reasons = append(reasons, r.Reason)
+				}
+			}
+			if req.Params.String("workflow") != "" || req.Params.String("note") != "" {
+				r := hub.DoFn(ctx, env, hubReq(req))
+				if r.Status == action.StatusFailed {
+					return r
+				}
+				if r.Status == action.StatusDone {
+					p.Hub = &hubPrior{}
+					_ = json.Unmarshal(r.Prior, p.Hub)
+					out["securityhub"] = json.RawMessage(r.Output)
+				} else {
+					reasons = append(reasons, r.Reason)
+				}
+			}
+			if p.Archive == nil && p.Hub == nil {
+				if len(reasons) == 0 {
+					reasons = append(reasons, "neither archive nor workflow nor note asked for")
+				}
+				return action.Skipped(strings.Join(reasons, "; "))
+			}
+			return awsstep.Result(p, out)
+		},
+		UndoFn: func(ctx context.Context, env awsstep.Env, req *action.Request) action.Result {
+			var p updatePrior
+			if err := awsstep.Unmarshal(req, &p); err != nil {
+				return action.Failed(err, false)
+			}
+			if p.Hub != nil {
+				r := *req
+				r.Prior = mustJSON(p.Hub)
+				if res := hub.UndoFn(ctx, env, &r); res.Status == action.StatusFailed {
+					return res
+				}
+			}
+			if p.Archive != nil {
+				r := *req
+				r.Prior = mustJSON(p.Archive)
+				if res := arch.UndoFn(ctx, env, &r); res.Status == action.StatusFailed {
+					return res
+				}
+			}
+			return action.Done(p)
+		},
+	}
+}
+
+// hubReq gives securityhub.update its default workflow when only a note is asked for.
+func hubReq(req *action.Request) *action.Request {
+	r := *req
+	r.Params = action.Params{"workflow": req.Params.String("workflow"), "note": req.Params.String("note")}
+	if r.Params.String("workflow") == "" {
+		r.Params["workflow"] = "NOTIFIED"
+	}
+	return &r
 }

@@ -27,7 +27,7 @@ func answerCmd(g *globals, s streams, approve bool) *cobra.Command {
 			if by == "" {
 				return usageErr(errors.New("say who answers: --by NAME (default $USER)"))
 			}
-			eng, db, err := openEngine(g, ledgerPath, false)
+			eng, db, err := openEngine(g, ledgerPath, false, approve && !noRun)
 			if err != nil {
 				return err
 			}

@@ -26,7 +26,7 @@ func newHistoryCmd(g *globals, s streams) *cobra.Command {
 			if since > 0 {
 				f.Since = time.Now().Add(-since)
 			}
-			eng, db, err := openEngine(g, ledgerPath, false)
+			eng, db, err := openEngine(g, ledgerPath, false, false)
 			if err != nil {
 				return err
 			}

@@ -29,7 +29,7 @@ func newPlanCmd(g *globals, s streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fs, err := collectFindings(cmd.Context(), args, s.in)
+			fs, bad, err := loadFindings(cmd.Context(), args, s.in, s.err)
 			if err != nil {
 				return err
 			}
@@ -47,20 +47,32 @@ func newPlanCmd(g *globals, s streams) *cobra.Command {
 			}
 			var plans []*engine.Plan
 			for _, f := range fs {
-				pl, err := eng.Decide(cmd.Context(), f, engine.Options{Explain: explain})
+				pl, err := eng.Decide(cmd.Context(), f, engine.Options{Explain: explain, Calls: true})
 				if err != nil {
 					return err
 				}
 				plans = append(plans, pl)
 			}
 			if g.json() {
-				return printJSON(s.out, plans)
-			}
-			for i, pl := range plans {
-				if i > 0 {
-					fmt.Fprintln(s.out)
+				if plans == nil {
+					plans = []*engine.Plan{}
 				}
-				printPlan(s.out, pl, explain)
+				if err := printJSON(s.out, plans); err != nil {
+					return err
+				}
+			} else {
+				for i, pl := range plans {
+					if i > 0 {
+						fmt.Fprintln(s.out)
+					}
+					printPlan(s.out, pl, explain)
+				}
+			}
+			if len(bad) > 0 {
+				return usageErr(fmt.Errorf("invalid findings (the others are planned above):\n%s", strings.Join(bad, "\n")))
+			}
+			if len(fs) == 0 {
+				return usageErr(errors.New("no finding in the input"))
 			}
 			return nil
 		},
@@ -85,28 +97,24 @@ func resolveLedger(flag string, p *policy.Policy) string {
 	return sqlite.DefaultPath()
 }
 
-// collectFindings parses every input (files, directories, - for stdin); any
-// problem is invalid input (exit 2) naming the input and position.
-func collectFindings(ctx context.Context, args []string, stdin io.Reader) ([]*finding.Finding, error) {
+// loadFindings reads every finding of the inputs (files, directories, -).
+// Events that are valid but not GuardDuty findings are skipped with a note
+// on w (reflex ignores them, as an EventBridge rule would). Malformed input
+// is returned in bad, one line each, naming the input and position.
+func loadFindings(ctx context.Context, args []string, stdin io.Reader, w io.Writer) (fs []*finding.Finding, bad []string, err error) {
 	inputs, err := expandInputs(args)
 	if err != nil {
-		return nil, usageErr(err)
+		return nil, nil, usageErr(err)
 	}
-	var all []*finding.Finding
-	var errs []string
-	err = readFindings(ctx, inputs, stdin,
-		func(f *finding.Finding) { all = append(all, f) },
-		func(err error) { errs = append(errs, err.Error()) })
-	if err != nil {
-		return nil, err
-	}
-	if len(errs) > 0 {
-		return nil, usageErr(fmt.Errorf("invalid findings:\n%s", strings.Join(errs, "\n")))
-	}
-	if len(all) == 0 {
-		return nil, usageErr(errors.New("no finding in the input"))
-	}
-	return all, nil
+	err = readFindings(ctx, inputs, stdin, func(f *finding.Finding) { fs = append(fs, f) }, func(err error) {
+		var re *finding.RecordError
+		if errors.As(err, &re) && re.NotFinding {
+			fmt.Fprintf(w, "reflex: skipped %s\n", err)
+			return
+		}
+		bad = append(bad, err.Error())
+	})
+	return fs, bad, err
 }
 
 func mark(ok bool) string {

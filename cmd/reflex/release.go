@@ -27,7 +27,7 @@ Exit 1 when an undo failed: the containment is then still partly in place.`,
 			if (sel.Finding == "") == (sel.Resource == "") {
 				return usageErr(errors.New("release: pass exactly one of --finding ID or --resource ARN_OR_ID"))
 			}
-			eng, db, err := openEngine(g, ledgerPath, false)
+			eng, db, err := openEngine(g, ledgerPath, false, true) // release changes AWS resources: one executor at a time
 			if err != nil {
 				return err
 			}

@@ -146,6 +146,7 @@ Exit codes: 0 success, 1 a negative answer (no match, failed steps),
 	// One constructor per command, each in a file named for the command.
 	root.AddCommand(
 		newInspectCmd(g, s),
+		newPatternCmd(g, s),
 		newValidateCmd(g, s), newPlanCmd(g, s), newRunCmd(g, s), newApproveCmd(g, s), newDenyCmd(g, s), newHistoryCmd(g, s),
 		newReleaseCmd(g, s),
 		newIAMPolicyCmd(g, s),

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,7 +15,27 @@ import (
 	"github.com/reflexsec/reflex/store/sqlite"
 )
 
-func openEngine(g *globals, ledgerFlag string, needPolicy bool) (*engine.Engine, *sqlite.DB, error) {
+// lockedDB is a ledger whose executor lock is released on Close.
+type lockedDB struct {
+	*sqlite.DB
+	unlock func()
+}
+
+func (l *lockedDB) Close() error {
+	err := l.DB.Close()
+	l.unlock()
+	return err
+}
+
+type ledgerCloser interface {
+	Close() error
+	Path() string
+}
+
+// openEngine loads the configuration (when needed or given) and opens the
+// ledger; execute takes the ledger's executor lock, so one process at a
+// time runs steps from it.
+func openEngine(g *globals, ledgerFlag string, needPolicy, execute bool) (*engine.Engine, ledgerCloser, error) {
 	var p *policy.Policy
 	var err error
 	if needPolicy || g.config != "" {
@@ -30,6 +52,14 @@ func openEngine(g *globals, ledgerFlag string, needPolicy bool) (*engine.Engine,
 	if err != nil {
 		return nil, nil, err
 	}
+	if execute {
+		unlock, err := db.LockExecution()
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		return &engine.Engine{Policy: p, Registry: action.NewRegistry(), Ledger: db}, &lockedDB{db, unlock}, nil
+	}
 	return &engine.Engine{Policy: p, Registry: action.NewRegistry(), Ledger: db}, db, nil
 }
 
@@ -45,14 +75,20 @@ an earlier run (a crash, a kill) is finished first, without repeating a
 completed step. Exit 1 when a step failed.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			eng, db, err := openEngine(g, ledgerPath, true)
+			eng, db, err := openEngine(g, ledgerPath, true, true)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			fs, err := collectFindings(cmd.Context(), args, s.in)
+			fs, bad, err := loadFindings(cmd.Context(), args, s.in, s.err)
 			if err != nil {
 				return err
+			}
+			if len(bad) > 0 {
+				return usageErr(fmt.Errorf("invalid findings (nothing was done):\n%s", strings.Join(bad, "\n")))
+			}
+			if len(fs) == 0 {
+				return usageErr(errors.New("no finding in the input"))
 			}
 			results, resumed, err := eng.Run(cmd.Context(), fs, engine.Options{})
 			failed := 0
@@ -74,7 +110,19 @@ completed step. Exit 1 when a step failed.`,
 					printSteps(s.out, o.Steps)
 				}
 				for _, r := range results {
-					fmt.Fprintf(s.out, "%s %s: %s — %s\n", r.Plan.Finding.Key, r.Plan.DecisionID, r.Plan.Status, r.Plan.Summary)
+					status := r.Plan.Status
+					if r.Outcome != nil {
+						status = r.Outcome.Status
+					}
+					fmt.Fprintf(s.out, "%s %s: %s — %s\n", r.Plan.Finding.Key, r.Plan.DecisionID, status, r.Plan.Summary)
+					for _, gv := range r.Plan.Guards {
+						if gv.Verdict == "hold" {
+							fmt.Fprintf(s.out, "    %s: %s\n", gv.Guard, gv.Reason)
+						}
+					}
+					if status == store.DecisionPending {
+						fmt.Fprintf(s.out, "    waiting for approval: reflex approve %s --by NAME (or reflex deny %s)\n", r.Plan.DecisionID, r.Plan.DecisionID)
+					}
 					if r.Outcome != nil {
 						printSteps(s.out, r.Outcome.Steps)
 					}

@@ -17,10 +17,16 @@ func newValidateCmd(g *globals, s streams) *cobra.Command {
 		Short: "Check a configuration: every problem with file:line:column and what to change",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := loadPolicy(g)
+			if g.config == "" {
+				return usageErr(errors.New("no configuration: pass -c FILE or set REFLEX_CONFIG (start from examples/reflex.yaml)"))
+			}
+			p, err := policy.Load(g.config, action.NewRegistry())
 			if err != nil {
 				var es *policy.Errors
-				if g.json() && errors.As(err, &es) {
+				if !errors.As(err, &es) {
+					return usageErr(err)
+				}
+				if g.json() {
 					type jerr struct {
 						File    string `json:"file"`
 						Line    int    `json:"line"`
@@ -33,7 +39,7 @@ func newValidateCmd(g *globals, s streams) *cobra.Command {
 					}
 					_ = printJSON(s.out, map[string]any{"valid": false, "errors": out})
 				}
-				return err
+				return usageErr(fmt.Errorf("invalid configuration (%d problem(s)):\n%s", len(es.List), es.Error()))
 			}
 			steps := 0
 			for _, r := range p.Rules {

@@ -60,7 +60,23 @@ func TestPlaybooksContainAndRelease(t *testing.T) {
 }
 
 func stepwise(cfg []byte) []byte {
-	return []byte(strings.Replace(string(cfg), "playbook: contain-ec2 ", "playbook: contain-ec2-stepwise ", 1))
+	single := `      - step: ec2.capture-evidence
+      - step: ec2.protect
+      - step: ec2.tag
+      - step: ec2.detach-autoscaling
+        on_failure: continue
+      - step: ec2.deregister-targets
+        on_failure: continue
+      - step: ec2.snapshot
+      - step: ec2.isolate
+      - step: ec2.disassociate-eips
+        on_failure: continue
+      - step: ec2.revoke-instance-credentials
+        on_failure: continue
+`
+	s := string(cfg)
+	i := strings.Index(s, "      - step: ec2.contain\n")
+	return []byte(s[:i] + single + s[i+len("      - step: ec2.contain\n"):])
 }
 
 func testPlaybooks(t *testing.T, single bool) {

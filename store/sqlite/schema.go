@@ -22,7 +22,6 @@ CREATE TABLE findings (
 	last_seen  INTEGER NOT NULL,
 	raw        BLOB
 );
-CREATE INDEX findings_last_seen ON findings(last_seen);
 CREATE TABLE decisions (
 	id          TEXT PRIMARY KEY,
 	finding_key TEXT NOT NULL,
@@ -37,8 +36,8 @@ CREATE TABLE decisions (
 	plan        BLOB
 );
 CREATE INDEX decisions_finding ON decisions(finding_key, created_at);
-CREATE INDEX decisions_status ON decisions(status);
-CREATE INDEX decisions_created ON decisions(created_at);
+-- only the few decisions that still need something are indexed by status
+CREATE INDEX decisions_open ON decisions(status) WHERE status IN ('pending-approval', 'approved', 'running');
 CREATE TABLE steps (
 	key         TEXT PRIMARY KEY,
 	decision_id TEXT NOT NULL,

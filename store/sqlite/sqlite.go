@@ -64,6 +64,7 @@ func Open(path string, opt Options) (*DB, error) {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opt.BusyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "cache_size(-65536)")
 	q.Add("_txlock", "immediate")
 	if opt.ReadOnly {
 		q.Add("mode", "ro")
@@ -92,6 +93,18 @@ func (d *DB) Path() string { return d.path }
 // Close closes the database.
 func (d *DB) Close() error { return d.db.Close() }
 
+// Check runs SQLite's integrity check.
+func (d *DB) Check(ctx context.Context) error {
+	var res string
+	if err := d.db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&res); err != nil {
+		return err
+	}
+	if res != "ok" {
+		return fmt.Errorf("ledger %s: integrity check: %s", d.path, res)
+	}
+	return nil
+}
+
 // SchemaVersion returns the last migration applied.
 func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
 	var v sql.NullInt64
@@ -100,6 +113,20 @@ func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
 }
 
 func (d *DB) migrate(ctx context.Context) error {
+	// A new ledger gets 64 KiB pages: raw findings are a few KB, and larger
+	// pages mean fewer overflow pages and fewer writes. The page size of a
+	// WAL database is fixed once it has content, so set it while it is empty.
+	var tables int
+	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&tables); err != nil {
+		return err
+	}
+	if tables == 0 {
+		for _, q := range []string{`PRAGMA journal_mode=DELETE`, `PRAGMA page_size=65536`, `VACUUM`, `PRAGMA journal_mode=WAL`} {
+			if _, err := d.db.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+	}
 	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -215,79 +242,91 @@ func nullBytes(b []byte) any {
 	return b
 }
 
-// Record implements store.Ledger: one transaction for the whole batch, each
-// record applied only when its finding is new or updated.
+// Record implements store.Ledger: one transaction for the whole batch; the
+// current versions of the batch's findings are read at once inside it, each
+// record is compared with them (and with the batch's earlier records), and
+// the rows are written with multi-row statements.
 func (d *DB) Record(ctx context.Context, recs []*store.Record) ([]store.Change, error) {
 	changes := make([]store.Change, len(recs))
 	err := d.tx(ctx, func(tx *sql.Tx) error {
-		get, err := tx.PrepareContext(ctx, `SELECT `+findingCols+` FROM findings WHERE key = ?`)
-		if err != nil {
-			return err
+		cur := make(map[string]*store.Finding, len(recs))
+		keys := make([]any, 0, len(recs))
+		seen := make(map[string]bool, len(recs))
+		for _, r := range recs {
+			if !seen[r.Finding.Key] {
+				seen[r.Finding.Key] = true
+				keys = append(keys, r.Finding.Key)
+			}
 		}
-		defer get.Close()
-		putF, err := tx.PrepareContext(ctx, `INSERT INTO findings(`+findingCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
-			ON CONFLICT(key) DO UPDATE SET type=excluded.type, severity=excluded.severity, sample=excluded.sample,
-			updated_at=excluded.updated_at, count=excluded.count, revision=excluded.revision, last_seen=excluded.last_seen, raw=excluded.raw`)
-		if err != nil {
-			return err
-		}
-		defer putF.Close()
-		putD, err := tx.PrepareContext(ctx, `INSERT INTO decisions(`+decisionCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`)
-		if err != nil {
-			return err
-		}
-		defer putD.Close()
-		putS, err := tx.PrepareContext(ctx, `INSERT INTO steps(`+stepCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-			ON CONFLICT(key) DO UPDATE SET decision_id=excluded.decision_id, seq=excluded.seq, params=excluded.params,
-			state=excluded.state, attempts=0, prior=NULL, result=NULL, reason='', planned_at=excluded.planned_at, started_at=0, ended_at=0
-			WHERE steps.state = 'cancelled'`)
-		if err != nil {
-			return err
-		}
-		defer putS.Close()
-		putE, err := tx.PrepareContext(ctx, `INSERT INTO events(at, kind, finding_key, decision_id, step_key, actor, message, data) VALUES (?,?,?,?,?,?,?,?)`)
-		if err != nil {
-			return err
-		}
-		defer putE.Close()
-
-		for i, r := range recs {
-			f := r.Finding
-			prev, err := scanFinding(get.QueryRowContext(ctx, f.Key))
-			if errors.Is(err, sql.ErrNoRows) {
-				prev = nil
-			} else if err != nil {
+		for len(keys) > 0 {
+			n := min(500, len(keys))
+			rows, err := tx.QueryContext(ctx, `SELECT key, account_id, region, id, type, severity, sample, updated_at, count, revision, first_seen, last_seen, NULL FROM findings WHERE key IN (`+placeholders(n)+`)`, keys[:n]...)
+			if err != nil {
 				return err
 			}
+			for rows.Next() {
+				f, err := scanFinding(rows)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				cur[f.Key] = f
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			keys = keys[n:]
+		}
+		var fRows, dRows, sRows, eRows [][]any
+		fIndex := map[string]int{} // key → its row in fRows (the batch's last version wins)
+		for i, r := range recs {
+			f := r.Finding
+			prev := cur[f.Key]
 			ch := store.Compare(prev, f)
 			changes[i] = ch
 			if ch != store.New && ch != store.Updated {
 				continue
 			}
-			first, rev := f.LastSeen, 1
+			f.FirstSeen, f.Revision = f.LastSeen, 1
 			if prev != nil {
-				first, rev = prev.FirstSeen, prev.Revision+1
+				f.FirstSeen, f.Revision = prev.FirstSeen, prev.Revision+1
 			}
-			f.FirstSeen, f.Revision = first, rev
-			if _, err := putF.ExecContext(ctx, f.Key, f.AccountID, f.Region, f.ID, f.Type, f.Severity, b2i(f.Sample), ns(f.UpdatedAt), f.Count, f.Revision, ns(f.FirstSeen), ns(f.LastSeen), nullBytes(f.Raw)); err != nil {
-				return err
+			cur[f.Key] = f
+			row := []any{f.Key, f.AccountID, f.Region, f.ID, f.Type, f.Severity, b2i(f.Sample), ns(f.UpdatedAt), f.Count, f.Revision, ns(f.FirstSeen), ns(f.LastSeen), nullBytes(f.Raw)}
+			if j, ok := fIndex[f.Key]; ok {
+				fRows[j] = row
+			} else {
+				fIndex[f.Key] = len(fRows)
+				fRows = append(fRows, row)
 			}
 			if dec := r.Decision; dec != nil {
-				dec.Revision = rev
-				if _, err := putD.ExecContext(ctx, dec.ID, dec.FindingKey, dec.Revision, dec.AccountID, ns(dec.CreatedAt), ns(dec.UpdatedAt), dec.Mode, dec.Status, dec.Summary, ns(dec.ExpiresAt), nullBytes(dec.Plan)); err != nil {
-					return fmt.Errorf("decision %s: %w", dec.ID, err)
-				}
+				dec.Revision = f.Revision
+				dRows = append(dRows, []any{dec.ID, dec.FindingKey, dec.Revision, dec.AccountID, ns(dec.CreatedAt), ns(dec.UpdatedAt), dec.Mode, dec.Status, dec.Summary, ns(dec.ExpiresAt), nullBytes(dec.Plan)})
 			}
 			for _, s := range r.Steps {
-				if _, err := putS.ExecContext(ctx, s.Key, s.DecisionID, s.FindingKey, s.Seq, s.Name, s.Target, nullBytes(s.Params), s.State, s.Attempts, nullBytes(s.Prior), nullBytes(s.Result), s.Reason, ns(s.PlannedAt), ns(s.StartedAt), ns(s.EndedAt)); err != nil {
-					return fmt.Errorf("step %s: %w", s.Key, err)
-				}
+				sRows = append(sRows, []any{s.Key, s.DecisionID, s.FindingKey, s.Seq, s.Name, s.Target, nullBytes(s.Params), s.State, s.Attempts, nullBytes(s.Prior), nullBytes(s.Result), s.Reason, ns(s.PlannedAt), ns(s.StartedAt), ns(s.EndedAt)})
 			}
 			for _, e := range r.Events {
-				if err := insertEvent(ctx, putE, e); err != nil {
-					return err
-				}
+				eRows = append(eRows, []any{ns(e.At), e.Kind, e.FindingKey, e.DecisionID, e.StepKey, e.Actor, e.Message, nullBytes(e.Data)})
 			}
+		}
+		if err := insertRows(ctx, tx, `INSERT INTO findings(`+findingCols+`) VALUES `, fRows, `
+			ON CONFLICT(key) DO UPDATE SET type=excluded.type, severity=excluded.severity, sample=excluded.sample,
+			updated_at=excluded.updated_at, count=excluded.count, revision=excluded.revision, last_seen=excluded.last_seen, raw=excluded.raw`); err != nil {
+			return fmt.Errorf("findings: %w", err)
+		}
+		if err := insertRows(ctx, tx, `INSERT INTO decisions(`+decisionCols+`) VALUES `, dRows, ""); err != nil {
+			return fmt.Errorf("decisions: %w", err)
+		}
+		if err := insertRows(ctx, tx, `INSERT INTO steps(`+stepCols+`) VALUES `, sRows, `
+			ON CONFLICT(key) DO UPDATE SET decision_id=excluded.decision_id, seq=excluded.seq, params=excluded.params,
+			state=excluded.state, attempts=0, prior=NULL, result=NULL, reason='', planned_at=excluded.planned_at, started_at=0, ended_at=0
+			WHERE steps.state = 'cancelled'`); err != nil {
+			return fmt.Errorf("steps: %w", err)
+		}
+		if err := insertRows(ctx, tx, `INSERT INTO events(at, kind, finding_key, decision_id, step_key, actor, message, data) VALUES `, eRows, ""); err != nil {
+			return fmt.Errorf("events: %w", err)
 		}
 		return nil
 	})
@@ -295,6 +334,31 @@ func (d *DB) Record(ctx context.Context, recs []*store.Record) ([]store.Change, 
 		return nil, fmt.Errorf("ledger: record: %w", err)
 	}
 	return changes, nil
+}
+
+// insertRows writes rows with multi-row INSERT statements of up to 64 rows.
+func insertRows(ctx context.Context, tx *sql.Tx, head string, rows [][]any, tail string) error {
+	const chunk = 64
+	for len(rows) > 0 {
+		n := min(chunk, len(rows))
+		var q strings.Builder
+		q.WriteString(head)
+		args := make([]any, 0, n*len(rows[0]))
+		one := "(" + placeholders(len(rows[0])) + ")"
+		for i, r := range rows[:n] {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString(one)
+			args = append(args, r...)
+		}
+		q.WriteString(tail)
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
 
 func insertEvent(ctx context.Context, st *sql.Stmt, e *store.Event) error {
@@ -317,6 +381,37 @@ func notFound(err error, what string) error {
 func (d *DB) Finding(ctx context.Context, key string) (*store.Finding, error) {
 	f, err := scanFinding(d.db.QueryRowContext(ctx, `SELECT `+findingCols+` FROM findings WHERE key = ?`, key))
 	return f, notFound(err, "finding "+key)
+}
+
+// Lookup implements store.Ledger.
+func (d *DB) Lookup(ctx context.Context, keys []string) (map[string]*store.Finding, error) {
+	out := make(map[string]*store.Finding, len(keys))
+	const chunk = 500
+	for len(keys) > 0 {
+		n := min(chunk, len(keys))
+		args := make([]any, n)
+		for i, k := range keys[:n] {
+			args[i] = k
+		}
+		rows, err := d.db.QueryContext(ctx, `SELECT key, account_id, region, id, type, severity, sample, updated_at, count, revision, first_seen, last_seen, NULL FROM findings WHERE key IN (`+placeholders(n)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			f, err := scanFinding(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[f.Key] = f
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		keys = keys[n:]
+	}
+	return out, nil
 }
 
 // Decision implements store.Ledger.
@@ -373,14 +468,14 @@ func (d *DB) decisions(ctx context.Context, where string, args ...any) ([]*store
 
 // Unfinished implements store.Ledger.
 func (d *DB) Unfinished(ctx context.Context) ([]*store.Decision, error) {
-	return d.decisions(ctx, `WHERE status IN (?, ?) ORDER BY created_at, rowid`, store.DecisionApproved, store.DecisionRunning)
+	return d.decisions(ctx, `WHERE status IN ('approved', 'running') ORDER BY rowid`)
 }
 
 // Expire implements store.Ledger.
 func (d *DB) Expire(ctx context.Context, now time.Time) ([]*store.Decision, error) {
 	var out []*store.Decision
 	err := d.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+decisionCols+` FROM decisions WHERE status = ? AND expires_at > 0 AND expires_at < ?`, store.DecisionPending, ns(now))
+		rows, err := tx.QueryContext(ctx, `SELECT `+decisionCols+` FROM decisions WHERE status = 'pending-approval' AND expires_at > 0 AND expires_at < ?`, ns(now))
 		if err != nil {
 			return err
 		}
@@ -629,7 +724,7 @@ func limit(f store.Filter) string {
 // single finding is asked for).
 func (d *DB) Findings(ctx context.Context, f store.Filter) ([]*store.Finding, error) {
 	where, args := filterSQL(f, "", "key", "account_id", "", "last_seen")
-	rows, err := d.db.QueryContext(ctx, `SELECT `+findingCols+` FROM findings `+where+` ORDER BY last_seen DESC, key`+limit(f), args...)
+	rows, err := d.db.QueryContext(ctx, `SELECT `+findingCols+` FROM findings `+where+` ORDER BY rowid DESC`+limit(f), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -651,7 +746,7 @@ func (d *DB) Findings(ctx context.Context, f store.Filter) ([]*store.Finding, er
 // Decisions implements store.Ledger (newest first).
 func (d *DB) Decisions(ctx context.Context, f store.Filter) ([]*store.Decision, error) {
 	where, args := filterSQL(f, "id", "finding_key", "account_id", "status", "created_at")
-	return d.decisions(ctx, where+` ORDER BY created_at DESC, rowid DESC`+limit(f), args...)
+	return d.decisions(ctx, where+` ORDER BY rowid DESC`+limit(f), args...)
 }
 
 // Steps implements store.Ledger (in plan order).

@@ -1,0 +1,181 @@
+package terraform
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+var modules = []string{"reflex", "member-role"}
+
+// module is the parsed top-level blocks of one Terraform module.
+type module struct {
+	dir    string
+	blocks []*hclsyntax.Block
+}
+
+func load(t *testing.T, dir string) module {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.tf"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("%s: no .tf files (%v)", dir, err)
+	}
+	p := hclparse.NewParser()
+	m := module{dir: dir}
+	for _, f := range files {
+		file, diags := p.ParseHCLFile(f)
+		if diags.HasErrors() {
+			t.Fatalf("%s: %s", f, diags.Error())
+		}
+		m.blocks = append(m.blocks, file.Body.(*hclsyntax.Body).Blocks...)
+	}
+	return m
+}
+
+func (m module) find(typ string, labels ...string) *hclsyntax.Block {
+	for _, b := range m.blocks {
+		if b.Type == typ && slices.Equal(b.Labels[:min(len(labels), len(b.Labels))], labels) {
+			return b
+		}
+	}
+	return nil
+}
+
+// refs lists the variables an attribute's expression refers to, as
+// "var.x", "local.y", "each.value", "aws_x.y" …
+func refs(b *hclsyntax.Block, attr string) []string {
+	a, ok := b.Body.Attributes[attr]
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, tr := range a.Expr.Variables() {
+		s := tr.RootName()
+		if len(tr) > 1 {
+			if at, ok := tr[1].(hcl.TraverseAttr); ok {
+				s += "." + at.Name
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// TestModulesParseAndAreDocumented: every file parses; every variable has a
+// type and a description, every output a description; the module README
+// lists every input and output and shows an example.
+func TestModulesParseAndAreDocumented(t *testing.T) {
+	for _, dir := range modules {
+		t.Run(dir, func(t *testing.T) {
+			m := load(t, dir)
+			readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var vars, outs int
+			for _, b := range m.blocks {
+				switch b.Type {
+				case "variable":
+					vars++
+					for _, attr := range []string{"type", "description"} {
+						if _, ok := b.Body.Attributes[attr]; !ok {
+							t.Errorf("variable %q has no %s", b.Labels[0], attr)
+						}
+					}
+					if !strings.Contains(string(readme), "| `"+b.Labels[0]+"` |") {
+						t.Errorf("README does not document input %q", b.Labels[0])
+					}
+				case "output":
+					outs++
+					if _, ok := b.Body.Attributes["description"]; !ok {
+						t.Errorf("output %q has no description", b.Labels[0])
+					}
+					if !strings.Contains(string(readme), "| `"+b.Labels[0]+"` |") {
+						t.Errorf("README does not document output %q", b.Labels[0])
+					}
+				case "terraform":
+					if len(b.Body.Blocks) == 0 || b.Body.Blocks[0].Type != "required_providers" {
+						t.Error("terraform block does not pin its providers")
+					}
+				}
+			}
+			if vars == 0 || outs == 0 {
+				t.Errorf("%d variables, %d outputs", vars, outs)
+			}
+			if !strings.Contains(string(readme), "## Example") || !strings.Contains(string(readme), "```hcl") {
+				t.Error("README has no example")
+			}
+		})
+	}
+}
+
+// TestGeneratedArtifactsAreWired: the EventBridge rules use the patterns
+// `reflex eventbridge-pattern` generates, both roles carry the policy
+// `reflex iam-policy` generates, and the member role trusts only reflex's
+// role with the external id.
+func TestGeneratedArtifactsAreWired(t *testing.T) {
+	r := load(t, "reflex")
+	checks := []struct {
+		block *hclsyntax.Block
+		attr  string
+		want  string
+	}{
+		{r.find("locals"), "patterns", "var.event_patterns"},
+		{r.find("resource", "aws_cloudwatch_event_rule", "findings"), "event_pattern", "each.value"},
+		{r.find("resource", "aws_cloudwatch_event_rule", "findings"), "for_each", "local.rules"},
+		{r.find("resource", "aws_iam_role_policy", "response"), "policy", "var.response_policy_json"},
+		{r.find("resource", "aws_iam_role_policy", "response"), "role", "aws_iam_role.reflex"},
+		{r.find("resource", "aws_lambda_function", "reflex"), "role", "aws_iam_role.reflex"},
+		{r.find("resource", "aws_lambda_function", "reflex"), "filename", "var.lambda_zip"},
+		{r.find("resource", "aws_lambda_function", "reflex"), "reserved_concurrent_executions", "var.reserved_concurrency"},
+		{r.find("resource", "aws_guardduty_detector", "this"), "finding_publishing_frequency", "var.finding_publishing_frequency"},
+		{r.find("resource", "aws_guardduty_organization_configuration", "this"), "auto_enable_organization_members", "var.auto_enable_organization_members"},
+	}
+	m := load(t, "member-role")
+	checks = append(checks,
+		struct {
+			block *hclsyntax.Block
+			attr  string
+			want  string
+		}{m.find("resource", "aws_iam_role_policy", "response"), "policy", "var.response_policy_json"},
+	)
+	for _, c := range checks {
+		if c.block == nil {
+			t.Errorf("block for %s not found", c.attr)
+			continue
+		}
+		if got := refs(c.block, c.attr); !slices.Contains(got, c.want) {
+			t.Errorf("%s %v: %s refers to %v, want %s", c.block.Type, c.block.Labels, c.attr, got, c.want)
+		}
+	}
+	// The Lambda runs the static bootstrap binary on the OS-only runtime.
+	fn := r.find("resource", "aws_lambda_function", "reflex")
+	for attr, want := range map[string]string{"runtime": "provided.al2023", "handler": "bootstrap"} {
+		v, diags := fn.Body.Attributes[attr].Expr.Value(nil)
+		if diags.HasErrors() || v.AsString() != want {
+			t.Errorf("lambda %s = %v, want %s", attr, v, want)
+		}
+	}
+	// The member role's trust names reflex's role and requires the external id.
+	trust := m.find("data", "aws_iam_policy_document", "trust")
+	var sawPrincipal, sawExternalID bool
+	for _, st := range trust.Body.Blocks {
+		for _, b := range st.Body.Blocks {
+			if b.Type == "principals" && slices.Contains(refs(b, "identifiers"), "var.responder_role_arn") {
+				sawPrincipal = true
+			}
+			if b.Type == "condition" && slices.Contains(refs(b, "values"), "var.external_id") {
+				sawExternalID = true
+			}
+		}
+	}
+	if !sawPrincipal || !sawExternalID {
+		t.Errorf("member trust policy: principal %v, external id %v", sawPrincipal, sawExternalID)
+	}
+}

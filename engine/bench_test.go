@@ -1,0 +1,86 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/reflexsec/reflex/action"
+	"github.com/reflexsec/reflex/finding"
+	"github.com/reflexsec/reflex/policy"
+	"github.com/reflexsec/reflex/store/sqlite"
+)
+
+// benchFindings are the bundled findings (testdata/findings at the
+// repository root), else this package's.
+func benchFindings(b *testing.B) []*finding.Finding {
+	files, _ := filepath.Glob("../testdata/findings/*.json")
+	if len(files) == 0 {
+		files, _ = filepath.Glob("testdata/*.json")
+	}
+	var out []*finding.Finding
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fs, _ := finding.ParseBytes(f, data)
+		out = append(out, fs...)
+	}
+	if len(out) == 0 {
+		b.Fatal("no findings")
+	}
+	return out
+}
+
+// BenchmarkRecordDryRun measures Decide + ledger write with the example
+// configuration in dry-run, batched 500 findings per transaction, every
+// finding new (ids made unique). Reports findings/s.
+func BenchmarkRecordDryRun(b *testing.B) {
+	src, err := os.ReadFile("../examples/reflex.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// plan sample findings (the bundled ones are samples) instead of ignoring them
+	cfg := strings.Replace(string(src), "samples: ignore", "samples: dry-run", 1)
+	reg := action.NewRegistry()
+	p, err := policy.Parse("reflex.yaml", []byte(cfg), reg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := sqlite.Open(filepath.Join(b.TempDir(), "ledger.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	eng := &Engine{Policy: p, Registry: reg, Ledger: db}
+	base := benchFindings(b)
+	const batch = 500
+	ctx := context.Background()
+	buf := make([]*finding.Finding, 0, batch)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		f := *base[i%len(base)]
+		f.ID = fmt.Sprintf("%s-%d", f.ID, i)
+		buf = append(buf, &f)
+		if len(buf) == batch || i == b.N-1 {
+			rs, err := eng.Record(ctx, buf, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += len(rs)
+			buf = buf[:0]
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "findings/s")
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(b.N)/cpu.Seconds(), "findings/cpu-s")
+	}
+}

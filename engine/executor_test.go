@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/reflexsec/reflex/action"
+	"github.com/reflexsec/reflex/finding"
+	"github.com/reflexsec/reflex/policy"
+	"github.com/reflexsec/reflex/store"
+)
+
+func TestStepTimeout(t *testing.T) {
+	fx := newFixture(t, `
+rules:
+  - name: r
+    pattern: {detail: {resource: {resourceType: [Instance]}}}
+    mode: enforce
+    steps:
+      - step: test.effect
+        params: {dir: $DIR, sleep: 2s}
+        timeout: 50ms
+        retries: 1
+execution: {backoff: 1ms}
+`)
+	f := loadFinding(t, "UnauthorizedAccess_EC2_TorClient__elastic.json", real("t1"))
+	start := time.Now()
+	res, _, err := fx.eng.Run(context.Background(), []*finding.Finding{f}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res[0].Outcome.Steps[0]
+	if s.State != store.StepFailed || s.Attempts != 2 || !strings.Contains(s.Reason, "timed out after 50ms") {
+		t.Fatalf("%s after %d attempts: %s", s.State, s.Attempts, s.Reason)
+	}
+	if time.Since(start) > time.Second {
+		t.Fatal("the timeout did not cut the step")
+	}
+}
+
+// concStep is a targeted step that records how many of its kind run at once.
+type concStep struct {
+	name         string
+	targets      []string
+	running, max *atomic.Int32
+}
+
+func (c concStep) Spec() action.Spec {
+	return action.Spec{Name: c.name, Targets: c.targets, Effect: action.Reversible, Available: true}
+}
+func (c concStep) Plan(context.Context, *action.Request) ([]action.Call, error) { return nil, nil }
+func (c concStep) Undo(context.Context, *action.Request) action.Result          { return action.Done(nil) }
+func (c concStep) Do(_ context.Context, req *action.Request) action.Result {
+	n := c.running.Add(1)
+	defer c.running.Add(-1)
+	for {
+		m := c.max.Load()
+		if n <= m || c.max.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	return action.Done(map[string]string{"target": req.Target.Kind})
+}
+
+func TestIndependentResourcesRunInParallel(t *testing.T) {
+	for _, tc := range []struct {
+		parallel int
+		want     int32
+	}{{1, 1}, {4, 2}} {
+		var running, max atomic.Int32
+		reg := action.NewRegistry()
+		reg.Register(concStep{"t.key", []string{finding.KindAccessKey}, &running, &max})
+		reg.Register(concStep{"t.user", []string{finding.KindUser}, &running, &max})
+		cfg := `
+rules:
+  - name: r
+    pattern: {source: [aws.guardduty]}
+    mode: enforce
+    steps: [{step: t.key}, {step: t.user}]
+execution: {parallel: ` + string(rune('0'+tc.parallel)) + `}
+`
+		p, err := policy.Parse("c.yaml", []byte(cfg), reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx := newFixture(t, "rules: [{name: x, pattern: {source: [x]}, steps: [{step: record}]}]")
+		fx.eng.Policy, fx.eng.Registry = p, reg
+		f := loadFinding(t, "UnauthorizedAccess_IAMUser_TorIPCaller__elastic.json", real("p1"))
+		res, _, err := fx.eng.Run(context.Background(), []*finding.Finding{f}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := res[0].Outcome
+		if o == nil || o.Status != store.DecisionDone || len(o.Steps) != 2 {
+			t.Fatalf("outcome %+v", o)
+		}
+		if got := max.Load(); got != tc.want {
+			t.Errorf("parallel %d: %d steps at once, want %d", tc.parallel, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,16 @@
+package sqlite
+
+import (
+	"syscall"
+	"time"
+)
+
+// cpuTime is the process's user+system CPU time: rates per CPU-second stay
+// meaningful on a machine shared with other work.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
