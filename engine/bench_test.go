@@ -84,3 +84,56 @@ func BenchmarkRecordDryRun(b *testing.B) {
 		b.ReportMetric(float64(b.N)/cpu.Seconds(), "findings/cpu-s")
 	}
 }
+
+// BenchmarkRecordStreamDryRun is BenchmarkRecordDryRun through RecordStream:
+// the next batch is decided while the previous one is written.
+func BenchmarkRecordStreamDryRun(b *testing.B) {
+	src, err := os.ReadFile("../examples/reflex.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := strings.Replace(string(src), "samples: ignore", "samples: dry-run", 1)
+	reg := action.NewRegistry()
+	p, err := policy.Parse("reflex.yaml", []byte(cfg), reg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := sqlite.Open(filepath.Join(b.TempDir(), "ledger.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	eng := &Engine{Policy: p, Registry: reg, Ledger: db}
+	base := benchFindings(b)
+	fs := make([]*finding.Finding, b.N)
+	for i := range fs {
+		f := *base[i%len(base)]
+		f.ID = fmt.Sprintf("%s-%d", f.ID, i)
+		fs[i] = &f
+	}
+	in := make(chan *finding.Finding, 1024)
+	go func() {
+		for _, f := range fs {
+			in <- f
+		}
+		close(in)
+	}()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	n := 0
+	err = eng.RecordStream(context.Background(), in, 500, Options{}, func(rs []*Result) error {
+		n += len(rs)
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	if n != b.N {
+		b.Fatalf("%d results for %d findings", n, b.N)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "findings/s")
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(n)/cpu.Seconds(), "findings/cpu-s")
+	}
+}

@@ -461,3 +461,32 @@ rules:
 		t.Fatalf("why: %s", why)
 	}
 }
+
+func TestRecordStream(t *testing.T) {
+	fx := newFixture(t, fmt.Sprintf(ec2Config, "dry-run"))
+	f := loadFinding(t, "UnauthorizedAccess_EC2_TorClient__elastic.json", real("s1"))
+	g := loadFinding(t, "UnauthorizedAccess_EC2_TorClient__elastic.json", real("s2"))
+	in := make(chan *finding.Finding, 8)
+	for _, x := range []*finding.Finding{f, g, f, f, g} {
+		in <- x
+	}
+	close(in)
+	var changes []store.Change
+	err := fx.eng.RecordStream(context.Background(), in, 2, Options{}, func(rs []*Result) error {
+		for _, r := range rs {
+			changes = append(changes, r.Change)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.Change{store.New, store.New, store.Unchanged, store.Unchanged, store.Unchanged}
+	if fmt.Sprint(changes) != fmt.Sprint(want) {
+		t.Fatalf("changes %v, want %v", changes, want)
+	}
+	decs, _ := fx.db.Decisions(context.Background(), store.Filter{})
+	if len(decs) != 2 {
+		t.Fatalf("%d decisions", len(decs))
+	}
+}

@@ -169,6 +169,75 @@ func changesResources(pl *Plan) bool {
 // are made in parallel (Decide is pure given them), and budgets are taken
 // in input order.
 func (e *Engine) Record(ctx context.Context, fs []*finding.Finding, opt Options) ([]*Result, error) {
+	b, err := e.prepareBatch(ctx, fs, opt)
+	if err != nil {
+		return nil, err
+	}
+	return e.commitBatch(ctx, b)
+}
+
+// RecordStream is Record over a stream: findings from in are taken in
+// batches of up to size, and the next batch is decided while the previous
+// one is written. done receives each batch's results, in order. A finding
+// that appears in two batches in flight is decided twice and recorded once:
+// the ledger's conditional write turns the second into a duplicate.
+func (e *Engine) RecordStream(ctx context.Context, in <-chan *finding.Finding, size int, opt Options, done func([]*Result) error) error {
+	if size < 1 {
+		size = 1
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type prepared struct {
+		b   *batch
+		err error
+	}
+	ready := make(chan prepared, 1)
+	go func() {
+		defer close(ready)
+		buf := make([]*finding.Finding, 0, size)
+		flush := func() bool {
+			b, err := e.prepareBatch(ctx, buf, opt)
+			select {
+			case ready <- prepared{b, err}:
+			case <-ctx.Done():
+				return false
+			}
+			buf = make([]*finding.Finding, 0, size)
+			return err == nil
+		}
+		for f := range in {
+			buf = append(buf, f)
+			if len(buf) == size && !flush() {
+				return
+			}
+		}
+		if len(buf) > 0 {
+			flush()
+		}
+	}()
+	for p := range ready {
+		if p.err != nil {
+			return p.err
+		}
+		rs, err := e.commitBatch(ctx, p.b)
+		if err != nil {
+			return err
+		}
+		if err := done(rs); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// batch is a decided batch not yet written.
+type batch struct {
+	fs    []*finding.Finding
+	plans []*Plan
+	recs  []*store.Record
+}
+
+func (e *Engine) prepareBatch(ctx context.Context, fs []*finding.Finding, opt Options) (*batch, error) {
 	if !opt.NoLedger && len(fs) > 1 {
 		keys := make([]string, len(fs))
 		for i, f := range fs {
@@ -180,8 +249,7 @@ func (e *Engine) Record(ctx context.Context, fs []*finding.Finding, opt Options)
 		}
 		opt.priors = priors
 	}
-	plans := make([]*Plan, len(fs))
-	recs := make([]*store.Record, len(fs))
+	b := &batch{fs: fs, plans: make([]*Plan, len(fs)), recs: make([]*store.Record, len(fs))}
 	errs := make([]error, len(fs))
 	workers := min(runtime.GOMAXPROCS(0), (len(fs)+63)/64)
 	var wg sync.WaitGroup
@@ -195,9 +263,9 @@ func (e *Engine) Record(ctx context.Context, fs []*finding.Finding, opt Options)
 					errs[i] = err
 					continue
 				}
-				plans[i] = pl
+				b.plans[i] = pl
 				if !needsBudget(pl) {
-					recs[i], errs[i] = e.record(ctx, fs[i], pl)
+					b.recs[i], errs[i] = e.record(ctx, fs[i], pl)
 				}
 			}
 		}()
@@ -206,25 +274,29 @@ func (e *Engine) Record(ctx context.Context, fs []*finding.Finding, opt Options)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	for i, pl := range plans {
-		if recs[i] == nil {
+	return b, nil
+}
+
+func (e *Engine) commitBatch(ctx context.Context, b *batch) ([]*Result, error) {
+	for i, pl := range b.plans {
+		if b.recs[i] == nil {
 			var err error
-			if recs[i], err = e.record(ctx, fs[i], pl); err != nil {
+			if b.recs[i], err = e.record(ctx, b.fs[i], pl); err != nil {
 				return nil, err
 			}
 		}
 	}
-	changes, err := e.Ledger.Record(ctx, recs)
+	changes, err := e.Ledger.Record(ctx, b.recs)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Result, len(fs))
+	out := make([]*Result, len(b.fs))
 	for i, ch := range changes {
-		out[i] = &Result{Plan: plans[i], Change: ch}
-		if ch != store.New && ch != store.Updated && plans[i].Status != store.DecisionNothing {
+		out[i] = &Result{Plan: b.plans[i], Change: ch}
+		if ch != store.New && ch != store.Updated && b.plans[i].Status != store.DecisionNothing {
 			// decided against a stale view: the ledger kept the first
-			plans[i].Status = store.DecisionNothing
-			plans[i].Summary = "duplicate delivery: nothing to do"
+			b.plans[i].Status = store.DecisionNothing
+			b.plans[i].Summary = "duplicate delivery: nothing to do"
 		}
 	}
 	return out, nil

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"github.com/reflexsec/reflex/action"
+	"github.com/reflexsec/reflex/notify"
 	"github.com/reflexsec/reflex/pattern"
 )
 
@@ -36,7 +37,11 @@ type Policy struct {
 	Ledger    Ledger               `yaml:"ledger"`
 	Execution Execution            `yaml:"execution"`
 	Approvals Approvals            `yaml:"approvals"`
-	At        keyPos               `yaml:"-"`
+	// RawNotifications is the notifications section (channels, routes),
+	// validated by the notify package into Notifications.
+	RawNotifications *node          `yaml:"notifications"`
+	Notifications    *notify.Config `yaml:"-"`
+	At               keyPos         `yaml:"-"`
 
 	matcher *pattern.Matcher
 }

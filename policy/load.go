@@ -16,6 +16,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 
 	"github.com/reflexsec/reflex/action"
+	"github.com/reflexsec/reflex/notify"
 	"github.com/reflexsec/reflex/pattern"
 )
 
@@ -216,6 +217,7 @@ func (v *validator) validate() {
 	p.Version = 1
 	v.guards()
 	v.accounts()
+	v.notifications()
 	if p.Execution.Parallel < 1 || p.Execution.Parallel > 64 {
 		v.add(p.Execution.At.of("parallel", Pos{}), "execution.parallel %d: want 1 to 64", p.Execution.Parallel)
 	}
@@ -250,6 +252,7 @@ func (v *validator) validate() {
 		}
 		v.rule(i, r, seen)
 	}
+	v.routes()
 }
 
 func (v *validator) rule(i int, r *Rule, seen map[string]Pos) {
@@ -454,6 +457,63 @@ func (v *validator) guards() {
 	if time.Duration(b.Window) < time.Minute {
 		v.add(b.At.of("window", Pos{}), "guards.budget.window %s: want at least 1m", time.Duration(b.Window))
 	}
+}
+
+// notifications validates the notifications section with the notify
+// package (its messages name the key path inside the section), and checks
+// that every notify step names a configured route.
+func (v *validator) notifications() {
+	n := v.p.RawNotifications
+	if n == nil || n.kind == kNull {
+		return
+	}
+	js, err := n.toJSON()
+	if err == nil {
+		v.p.Notifications, err = notify.ParseConfig(js)
+	}
+	if err != nil {
+		msg := strings.TrimPrefix(err.Error(), "notifications: ")
+		v.add(n.pos, "notifications: %s", msg)
+	}
+}
+
+func (v *validator) routes() {
+	cfg := v.p.Notifications
+	if cfg == nil {
+		return
+	}
+	var names []string
+	for _, r := range cfg.Routes {
+		names = append(names, r.Name)
+	}
+	check := func(list []*StepRef, owner string) {
+		for _, s := range list {
+			if s == nil || s.Name != "notify" || s.Params == nil {
+				continue
+			}
+			route := s.Params.String("route")
+			if route != "" && route != "default" && !slices.Contains(names, route) {
+				v.add(paramOrStep(s, "route"), "%s: step notify: route %q is not in notifications.routes%s", owner, route, suggestAmong(route, names, "routes"))
+			}
+		}
+	}
+	for _, name := range v.p.PlaybookNames() {
+		if pb := v.p.Playbooks[name]; pb != nil {
+			check(pb.Steps, "playbook "+name)
+		}
+	}
+	for _, r := range v.p.Rules {
+		if r != nil {
+			check(r.InlineSteps, fmt.Sprintf("rule %q", r.Name))
+		}
+	}
+}
+
+func paramOrStep(s *StepRef, name string) Pos {
+	if p := paramKeyPos(s.RawParams, name, false); p != (Pos{}) {
+		return p
+	}
+	return s.Pos
 }
 
 func (v *validator) accounts() {

@@ -92,6 +92,9 @@ func TestErrors(t *testing.T) {
 		{"yaml syntax", "rules:\n  - name: r\n   pattern: [\n", []string{`not valid YAML`}},
 		{"empty", "", []string{`the configuration is empty`}},
 		{"not a mapping", "- a\n- b\n", []string{`the configuration must be a mapping`}},
+		{"notification route", head + "    steps: [{step: notify, params: {route: pagr}}]\nnotifications:\n  channels: {soc: {type: slack, webhook_url: \"env:X\"}}\n  routes: [{name: pager, channels: [soc]}]\n",
+			[]string{`4:44: rule "r": step notify: route "pagr" is not in notifications.routes: did you mean "pager"?`}},
+		{"notifications", head + "    steps: [{step: record}]\nnotifications:\n  queue: many\n", []string{`6:3: notifications: cannot unmarshal`}},
 		{"repeated key", head + "    steps: [{step: record}]\n    name: s\n", []string{`5:5: not valid YAML: mapping key "name" already defined at [2:5]`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -151,6 +151,8 @@ Exit codes: 0 success, 1 a negative answer (no match, failed steps),
 		newReleaseCmd(g, s),
 		newIAMPolicyCmd(g, s),
 		newDemoCmd(g, s),
+		newNotifyCmd(g, s),
+		newSandboxCmd(g, s),
 	)
 	return root
 }

@@ -272,8 +272,6 @@ func criterionHolds(f map[string]any, field string, cond map[string]any) bool {
 	return true
 }
 
-func strsOf(v any) []string { return strs(v) }
-
 func (d *detector) sorted(sc map[string]any, ids []string) []string {
 	attr := jstr(sc, "attributeName")
 	if attr == "" {

@@ -154,12 +154,13 @@ func (c *Cloud) serve(svcs map[string]*service, w http.ResponseWriter, hr *http.
 	}
 
 	// Decode the request and find the operation.
-	if e := req.decode(); e != nil {
-		fail(e)
-		return
-	}
+	decodeErr := req.decode()
 	call.Operation = req.op
 	logParams = req.logParams()
+	if decodeErr != nil {
+		fail(decodeErr)
+		return
+	}
 
 	// Authenticate: a known, active, unexpired key (signatures are not
 	// checked: see the package documentation).

@@ -121,10 +121,25 @@ func (d *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	if tables == 0 {
-		for _, q := range []string{`PRAGMA journal_mode=DELETE`, `PRAGMA page_size=65536`, `VACUUM`, `PRAGMA journal_mode=WAL`} {
+		// Best effort: another process opening the new ledger at the same
+		// moment makes these fail (busy), and the default page size is fine.
+		for _, q := range []string{`PRAGMA journal_mode=DELETE`, `PRAGMA page_size=65536`, `VACUUM`} {
 			if _, err := d.db.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("%s: %w", q, err)
+				break
 			}
+		}
+		// WAL is not optional: insist until the other opener is done.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var mode string
+			err := d.db.QueryRowContext(ctx, `PRAGMA journal_mode=WAL`).Scan(&mode)
+			if err == nil && mode == "wal" {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("cannot switch the ledger to WAL: %v (mode %q)", err, mode)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
