@@ -108,7 +108,6 @@ func planContain(req *action.Request) []action.Call {
 
 // run collects the errors of one round.
 type round struct {
-	mu   sync.Mutex
 	fns  []func() error
 	what []string
 }

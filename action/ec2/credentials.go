@@ -138,14 +138,14 @@ func doCredentials(ctx context.Context, env awsstep.Env, req *action.Request) ac
 		if err != nil {
 			return awsstep.Fail(err, "read instance profile %s", name)
 		}
-		for _, r := range ip.InstanceProfile.Roles {
-			rp, err := revoke.Put(ctx, ic, revoke.Role, aws.ToString(r.RoleName), time.Now())
+		if roles := ip.InstanceProfile.Roles; len(roles) > 0 { // a profile holds one role
+			role := aws.ToString(roles[0].RoleName)
+			rp, err := revoke.Put(ctx, ic, revoke.Role, role, time.Now())
 			if err != nil {
-				return awsstep.Fail(err, "revoke the older sessions of role %s", aws.ToString(r.RoleName))
+				return awsstep.Fail(err, "revoke the older sessions of role %s", role)
 			}
 			prior.Role = rp
-			out["revoked_sessions_of_role"] = aws.ToString(r.RoleName)
-			break // a profile holds one role
+			out["revoked_sessions_of_role"] = role
 		}
 	}
 	return awsstep.Result(prior, out)
