@@ -127,8 +127,8 @@ func TestInstanceCredentialsAndStop(t *testing.T) {
 	_, res = do(t, ctx, "ec2.capture-evidence", f, nil)
 	want(t, res, action.StatusDone, "")
 	var ev struct {
-		NetworkInterfaces []any `json:"network_interfaces"`
-		Volumes           []any `json:"volumes"`
+		NetworkInterfaces []any  `json:"network_interfaces"`
+		Volumes           []any  `json:"volumes"`
 		ASG               string `json:"autoscaling_group"`
 		TGs               []any  `json:"target_groups"`
 		Console           string `json:"console_output"`
