@@ -88,4 +88,3 @@ func TestAssumeRole(t *testing.T) {
 		t.Errorf("wrong external id: %v", err)
 	}
 }
-
