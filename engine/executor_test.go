@@ -42,10 +42,14 @@ execution: {backoff: 1ms}
 }
 
 // concStep is a targeted step that records how many of its kind run at once.
+// With waitFor > 1 it waits (up to a generous bound) for that many to be
+// running, so that overlap is observed whenever the executor allows it,
+// however slow or loaded the machine.
 type concStep struct {
 	name         string
 	targets      []string
 	running, max *atomic.Int32
+	waitFor      int32
 }
 
 func (c concStep) Spec() action.Spec {
@@ -62,7 +66,11 @@ func (c concStep) Do(_ context.Context, req *action.Request) action.Result {
 			break
 		}
 	}
-	time.Sleep(100 * time.Millisecond)
+	deadline := time.Now().Add(10 * time.Second)
+	for c.waitFor > 1 && c.running.Load() < c.waitFor && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
 	return action.Done(map[string]string{"target": req.Target.Kind})
 }
 
@@ -73,8 +81,8 @@ func TestIndependentResourcesRunInParallel(t *testing.T) {
 	}{{1, 1}, {4, 2}} {
 		var running, max atomic.Int32
 		reg := action.NewRegistry()
-		reg.Register(concStep{"t.key", []string{finding.KindAccessKey}, &running, &max})
-		reg.Register(concStep{"t.user", []string{finding.KindUser}, &running, &max})
+		reg.Register(concStep{"t.key", []string{finding.KindAccessKey}, &running, &max, tc.want})
+		reg.Register(concStep{"t.user", []string{finding.KindUser}, &running, &max, tc.want})
 		cfg := `
 rules:
   - name: r

@@ -147,12 +147,19 @@ Exit codes: 0 success, 1 a negative answer (no match, failed steps),
 	root.AddCommand(
 		newInspectCmd(g, s),
 		newPatternCmd(g, s),
-		newValidateCmd(g, s), newPlanCmd(g, s), newRunCmd(g, s), newApproveCmd(g, s), newDenyCmd(g, s), newHistoryCmd(g, s),
+		newValidateCmd(g, s),
+		newPlanCmd(g, s),
+		newRunCmd(g, s),
+		newApproveCmd(g, s),
+		newDenyCmd(g, s),
+		newHistoryCmd(g, s),
 		newReleaseCmd(g, s),
 		newIAMPolicyCmd(g, s),
 		newDemoCmd(g, s),
 		newNotifyCmd(g, s),
 		newSandboxCmd(g, s),
+		newEventBridgePatternCmd(g, s),
+		newSetupCmd(g, s),
 	)
 	return root
 }

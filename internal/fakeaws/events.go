@@ -2,13 +2,15 @@ package fakeaws
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 )
 
 // EventBridge (awsJson 1.1): PutRule (event pattern must be a JSON object,
 // else InvalidEventPatternException), PutTargets (at most 5 per rule),
-// DescribeRule, ListTargetsByRule.
+// DescribeRule, ListTargetsByRule, ListRules (NamePrefix), RemoveTargets,
+// DeleteRule (refused while the rule has targets, as AWS does).
 
 type rule struct {
 	Name, Bus, ARN, Pattern, Schedule, State, Desc, RoleARN string
@@ -24,6 +26,9 @@ func eventsService() *service {
 		"PutTargets":        evPutTargets,
 		"DescribeRule":      evDescribeRule,
 		"ListTargetsByRule": evListTargets,
+		"ListRules":         evListRules,
+		"RemoveTargets":     evRemoveTargets,
+		"DeleteRule":        evDeleteRule,
 	}
 	return s
 }
@@ -138,4 +143,47 @@ func evListTargets(r *request) (any, error) {
 		ts = append(ts, t)
 	}
 	return map[string]any{"Targets": ts}, nil
+}
+
+func evListRules(r *request) (any, error) {
+	bus, prefix := busOf(r.in), jstr(r.in, "NamePrefix")
+	var names []string
+	for k, ru := range r.reg().rules {
+		if ru.Bus == bus && strings.HasPrefix(ru.Name, prefix) {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	out := []any{}
+	for _, k := range names {
+		ru := r.reg().rules[k]
+		m := map[string]any{"Name": ru.Name, "Arn": ru.ARN, "State": ru.State, "EventBusName": ru.Bus}
+		if ru.Pattern != "" {
+			m["EventPattern"] = ru.Pattern
+		}
+		out = append(out, m)
+	}
+	return map[string]any{"Rules": out}, nil
+}
+
+func evRemoveTargets(r *request) (any, error) {
+	ru, err := r.rule("Rule")
+	if err != nil {
+		return nil, err
+	}
+	ids := jstrs(r.in, "Ids")
+	ru.Targets = slices.DeleteFunc(ru.Targets, func(t map[string]any) bool { return slices.Contains(ids, jstr(t, "Id")) })
+	return map[string]any{"FailedEntryCount": 0, "FailedEntries": []any{}}, nil
+}
+
+func evDeleteRule(r *request) (any, error) {
+	ru, err := r.rule("Name")
+	if err != nil {
+		return nil, err
+	}
+	if len(ru.Targets) > 0 {
+		return nil, badRequest("ValidationException", "Rule can't be deleted since it has targets.")
+	}
+	delete(r.reg().rules, ru.Bus+"/"+ru.Name)
+	return map[string]any{}, nil
 }

@@ -20,6 +20,9 @@ type detector struct {
 	ID               string
 	Enabled          bool
 	Freq             string
+	Features         map[string]string // protection plan → ENABLED | DISABLED
+	OrgAutoEnable    string            // organisation: ALL | NEW | NONE
+	OrgFeatures      map[string]string // organisation: plan → ALL | NEW | NONE
 	Created, Updated time.Time
 	Tags             map[string]string
 	Findings         map[string]map[string]any
@@ -41,6 +44,10 @@ func guarddutyService() *service {
 		{"POST", "/detector/{DetectorId}/findings/unarchive", "UnarchiveFindings", gdArchive(false)},
 		{"POST", "/detector/{DetectorId}/findings/feedback", "UpdateFindingsFeedback", gdFeedback},
 		{"POST", "/detector/{DetectorId}/findings/create", "CreateSampleFindings", gdCreateSamples},
+		{"POST", "/admin/enable", "EnableOrganizationAdminAccount", gdEnableAdmin},
+		{"GET", "/admin", "ListOrganizationAdminAccounts", gdListAdmins},
+		{"GET", "/detector/{DetectorId}/admin", "DescribeOrganizationConfiguration", gdDescribeOrg},
+		{"POST", "/detector/{DetectorId}/admin", "UpdateOrganizationConfiguration", gdUpdateOrg},
 	}
 	return s
 }
@@ -55,7 +62,8 @@ func (c *Cloud) newDetector(a *account, reg *region, id string) *detector {
 	}
 	now := c.clock()
 	d := &detector{ID: id, Enabled: true, Freq: "SIX_HOURS", Created: now, Updated: now,
-		Tags: map[string]string{}, Findings: map[string]map[string]any{}}
+		Tags: map[string]string{}, Findings: map[string]map[string]any{},
+		Features: map[string]string{}, OrgAutoEnable: "NONE", OrgFeatures: map[string]string{}}
 	reg.detectors[id] = d
 	return d
 }
@@ -112,6 +120,10 @@ func gdCreateDetector(r *request) (any, error) {
 			d.Tags[k] = s
 		}
 	}
+	if err := setFeatures(d.Features, r.in, "status"); err != nil {
+		delete(reg.detectors, d.ID)
+		return nil, err
+	}
 	return map[string]any{"detectorId": d.ID}, nil
 }
 
@@ -136,9 +148,13 @@ func gdGetDetector(r *request) (any, error) {
 	if d.Enabled {
 		status = "ENABLED"
 	}
+	features := []any{}
+	for _, name := range sortedKeys(d.Features) {
+		features = append(features, map[string]any{"name": name, "status": d.Features[name], "updatedAt": float64(d.Updated.UnixMilli()) / 1000})
+	}
 	return map[string]any{
 		"createdAt": isoTime(d.Created), "updatedAt": isoTime(d.Updated), "status": status,
-		"findingPublishingFrequency": d.Freq, "tags": d.Tags,
+		"findingPublishingFrequency": d.Freq, "tags": d.Tags, "features": features,
 		"serviceRole": "arn:aws:iam::" + r.acct.id + ":role/aws-service-role/guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDuty",
 	}, nil
 }
@@ -156,6 +172,9 @@ func gdUpdateDetector(r *request) (any, error) {
 	}
 	if e, ok := jbool(r.in, "enable"); ok {
 		d.Enabled = e
+	}
+	if err := setFeatures(d.Features, r.in, "status"); err != nil {
+		return nil, err
 	}
 	d.Updated = r.c.clock()
 	return map[string]any{}, nil
@@ -460,6 +479,81 @@ func gdCreateSamples(r *request) (any, error) {
 				"additionalInfo": map[string]any{"sample": true, "type": "default", "value": `{"sample":true}`}},
 		}
 		d.add(r.acct.id, r.region, f)
+	}
+	return map[string]any{}, nil
+}
+
+// gdFeatures are the protection plans (detector features) GuardDuty accepts.
+var gdFeatures = []string{"S3_DATA_EVENTS", "EKS_AUDIT_LOGS", "EBS_MALWARE_PROTECTION", "RDS_LOGIN_EVENTS",
+	"EKS_RUNTIME_MONITORING", "LAMBDA_NETWORK_LOGS", "RUNTIME_MONITORING"}
+
+// setFeatures applies a request's "features" list ({name, status} for a
+// detector, {name, autoEnable} for the organisation) to m.
+func setFeatures(m map[string]string, in map[string]any, valueKey string) error {
+	for _, x := range jlist(in, "features") {
+		f, _ := x.(map[string]any)
+		name, v := jstr(f, "name"), jstr(f, valueKey)
+		if !slices.Contains(gdFeatures, name) {
+			return gdBadRequest("The request is rejected because an invalid or out-of-range value is specified as an input parameter: features.name %q", name)
+		}
+		if valueKey == "status" && v != "ENABLED" && v != "DISABLED" || valueKey == "autoEnable" && v != "ALL" && v != "NEW" && v != "NONE" {
+			return gdBadRequest("The request is rejected because an invalid or out-of-range value is specified as an input parameter: features.%s", valueKey)
+		}
+		m[name] = v
+	}
+	return nil
+}
+
+// The organisation's GuardDuty administrator is set from the management
+// account, per region; any account id of twelve digits is accepted (the
+// emulator has no Organizations).
+func gdEnableAdmin(r *request) (any, error) {
+	id := jstr(r.in, "adminAccountId")
+	if len(id) != 12 || strings.Trim(id, "0123456789") != "" {
+		return nil, gdBadRequest("The request is rejected because an invalid or out-of-range value is specified as an input parameter: adminAccountId")
+	}
+	reg := r.reg()
+	if len(reg.gdAdmins) > 0 && reg.gdAdmins[0] != id {
+		return nil, gdBadRequest("The request is rejected because an organization admin account is already enabled: %s", reg.gdAdmins[0])
+	}
+	reg.gdAdmins = []string{id}
+	return map[string]any{}, nil
+}
+
+func gdListAdmins(r *request) (any, error) {
+	out := []any{}
+	for _, id := range r.reg().gdAdmins {
+		out = append(out, map[string]any{"adminAccountId": id, "adminStatus": "ENABLED"})
+	}
+	return map[string]any{"adminAccounts": out}, nil
+}
+
+func gdDescribeOrg(r *request) (any, error) {
+	d, err := r.detector()
+	if err != nil {
+		return nil, err
+	}
+	features := []any{}
+	for _, name := range sortedKeys(d.OrgFeatures) {
+		features = append(features, map[string]any{"name": name, "autoEnable": d.OrgFeatures[name]})
+	}
+	return map[string]any{"autoEnableOrganizationMembers": d.OrgAutoEnable, "memberAccountLimitReached": false,
+		"autoEnable": d.OrgAutoEnable != "NONE", "features": features}, nil
+}
+
+func gdUpdateOrg(r *request) (any, error) {
+	d, err := r.detector()
+	if err != nil {
+		return nil, err
+	}
+	if v := jstr(r.in, "autoEnableOrganizationMembers"); v != "" {
+		if v != "ALL" && v != "NEW" && v != "NONE" {
+			return nil, gdBadRequest("The request is rejected because an invalid or out-of-range value is specified as an input parameter: autoEnableOrganizationMembers")
+		}
+		d.OrgAutoEnable = v
+	}
+	if err := setFeatures(d.OrgFeatures, r.in, "autoEnable"); err != nil {
+		return nil, err
 	}
 	return map[string]any{}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -456,16 +457,21 @@ func authError(svc *service, a *authErr) *apiError {
 
 const ec2NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
 
+// Responses carry a Content-Length, as AWS's do, rather than being chunked.
 func writeXML(w http.ResponseWriter, status int, body string) {
+	body = `<?xml version="1.0" encoding="UTF-8"?>` + "\n" + body
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+body)
+	_, _ = io.WriteString(w, body)
 }
 
 func writeJSONBody(w http.ResponseWriter, contentType string, status int, v any) {
+	b := jsonMarshal(v)
 	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	_, _ = w.Write(jsonMarshal(v))
+	_, _ = w.Write(b)
 }
 
 func writeResult(w http.ResponseWriter, svc *service, op, reqID string, out any) int {
@@ -569,6 +575,7 @@ func (s *Server) ConfigFor(accessKeyID, secret, sessionToken, region string) aws
 		Region:       region,
 		Credentials:  credentials.NewStaticCredentialsProvider(accessKeyID, secret, sessionToken),
 		BaseEndpoint: aws.String(s.URL),
+		HTTPClient:   HTTPClient(),
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })

@@ -87,6 +87,7 @@ type account struct {
 
 type region struct {
 	name       string
+	gdAdmins   []string // GuardDuty delegated administrator (set from the management account)
 	vpcs       map[string]*vpc
 	subnets    map[string]*subnet
 	sgs        map[string]*securityGroup

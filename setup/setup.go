@@ -1,0 +1,479 @@
+// Package setup enables GuardDuty and wires it to reflex through the AWS API,
+// idempotently: it reads the current state, changes only what differs from
+// the wanted state, and says what it changed (or, in a dry run, what it would
+// change). Running it twice changes nothing the second time. It does what the
+// brief's CLI steps do — create-detector and update-detector with the data
+// sources, put-rule and put-targets, enable-organization-admin-account and
+// update-organization-configuration — with the EventBridge patterns derived
+// from the configuration (package forward), so the rules never disagree with
+// it.
+package setup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/guardduty"
+	gdtypes "github.com/aws/aws-sdk-go-v2/service/guardduty/types"
+	"github.com/aws/smithy-go"
+)
+
+// GuardDuty is the part of the GuardDuty API setup uses.
+type GuardDuty interface {
+	ListDetectors(context.Context, *guardduty.ListDetectorsInput, ...func(*guardduty.Options)) (*guardduty.ListDetectorsOutput, error)
+	GetDetector(context.Context, *guardduty.GetDetectorInput, ...func(*guardduty.Options)) (*guardduty.GetDetectorOutput, error)
+	CreateDetector(context.Context, *guardduty.CreateDetectorInput, ...func(*guardduty.Options)) (*guardduty.CreateDetectorOutput, error)
+	UpdateDetector(context.Context, *guardduty.UpdateDetectorInput, ...func(*guardduty.Options)) (*guardduty.UpdateDetectorOutput, error)
+	ListOrganizationAdminAccounts(context.Context, *guardduty.ListOrganizationAdminAccountsInput, ...func(*guardduty.Options)) (*guardduty.ListOrganizationAdminAccountsOutput, error)
+	EnableOrganizationAdminAccount(context.Context, *guardduty.EnableOrganizationAdminAccountInput, ...func(*guardduty.Options)) (*guardduty.EnableOrganizationAdminAccountOutput, error)
+	DescribeOrganizationConfiguration(context.Context, *guardduty.DescribeOrganizationConfigurationInput, ...func(*guardduty.Options)) (*guardduty.DescribeOrganizationConfigurationOutput, error)
+	UpdateOrganizationConfiguration(context.Context, *guardduty.UpdateOrganizationConfigurationInput, ...func(*guardduty.Options)) (*guardduty.UpdateOrganizationConfigurationOutput, error)
+}
+
+// EventBridge is the part of the EventBridge API setup uses.
+type EventBridge interface {
+	DescribeRule(context.Context, *eventbridge.DescribeRuleInput, ...func(*eventbridge.Options)) (*eventbridge.DescribeRuleOutput, error)
+	PutRule(context.Context, *eventbridge.PutRuleInput, ...func(*eventbridge.Options)) (*eventbridge.PutRuleOutput, error)
+	ListTargetsByRule(context.Context, *eventbridge.ListTargetsByRuleInput, ...func(*eventbridge.Options)) (*eventbridge.ListTargetsByRuleOutput, error)
+	PutTargets(context.Context, *eventbridge.PutTargetsInput, ...func(*eventbridge.Options)) (*eventbridge.PutTargetsOutput, error)
+	ListRules(context.Context, *eventbridge.ListRulesInput, ...func(*eventbridge.Options)) (*eventbridge.ListRulesOutput, error)
+	RemoveTargets(context.Context, *eventbridge.RemoveTargetsInput, ...func(*eventbridge.Options)) (*eventbridge.RemoveTargetsOutput, error)
+	DeleteRule(context.Context, *eventbridge.DeleteRuleInput, ...func(*eventbridge.Options)) (*eventbridge.DeleteRuleOutput, error)
+}
+
+// Feature names: GuardDuty's protection plans (detector features).
+var Features = []string{"S3_DATA_EVENTS", "EKS_AUDIT_LOGS", "EBS_MALWARE_PROTECTION", "RUNTIME_MONITORING", "RDS_LOGIN_EVENTS", "LAMBDA_NETWORK_LOGS"}
+
+// Want is the wanted state.
+type Want struct {
+	// Frequency is the finding publishing frequency: FIFTEEN_MINUTES,
+	// ONE_HOUR or SIX_HOURS.
+	Frequency string
+	// Features lists the protection plans to enable; the others in
+	// Features are disabled.
+	Features []string
+	// Patterns are the EventBridge patterns (package forward).
+	Patterns []string
+	// RulePrefix names the rules: PREFIX-findings-00, -01 …
+	RulePrefix string
+	// TargetARN receives the findings: the Lambda function or SQS queue.
+	TargetARN string
+	// DeadLetterARN, if set, is the rules' dead-letter queue.
+	DeadLetterARN string
+	// Queue, if set (and TargetARN is not), names the SQS queue `reflex
+	// serve` drains: setup creates it with a dead-letter queue (QUEUE-dlq)
+	// and a policy letting the rules send to both, and targets it.
+	Queue string
+}
+
+// Change is one change setup made or would make.
+type Change struct {
+	Service string         `json:"service"` // guardduty, events
+	Action  string         `json:"action"`  // the API operation
+	Target  string         `json:"target"`
+	Why     string         `json:"why"`
+	Input   map[string]any `json:"input,omitempty"`
+}
+
+func (c Change) String() string {
+	return fmt.Sprintf("%s:%s %s — %s", c.Service, c.Action, c.Target, c.Why)
+}
+
+// Report is what a run did.
+type Report struct {
+	DryRun    bool     `json:"dryRun"`
+	Changes   []Change `json:"changes"`
+	Unchanged []string `json:"unchanged"`
+}
+
+// Setup applies wanted states with the given clients.
+type Setup struct {
+	GuardDuty   GuardDuty
+	EventBridge EventBridge
+	SQS         SQS // needed for Want.Queue
+	DryRun      bool
+	// OnChange, if set, is told of each change as it is made (or planned).
+	OnChange func(Change)
+}
+
+func (s *Setup) change(r *Report, c Change, do func() error) error {
+	if s.OnChange != nil {
+		s.OnChange(c)
+	}
+	r.Changes = append(r.Changes, c)
+	if s.DryRun {
+		return nil
+	}
+	if err := do(); err != nil {
+		return fmt.Errorf("%s:%s %s: %w", c.Service, c.Action, c.Target, err)
+	}
+	return nil
+}
+
+// Validate checks a wanted state before any call is made.
+func (w *Want) Validate() error {
+	switch w.Frequency {
+	case "FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS":
+	default:
+		return fmt.Errorf("finding publishing frequency %q: want FIFTEEN_MINUTES, ONE_HOUR or SIX_HOURS", w.Frequency)
+	}
+	for _, f := range w.Features {
+		if !slices.Contains(Features, f) {
+			return fmt.Errorf("protection plan %q: want one of %s", f, strings.Join(Features, ", "))
+		}
+	}
+	if w.RulePrefix == "" || len(w.RulePrefix) > 40 {
+		return errors.New("rule prefix: 1 to 40 characters")
+	}
+	if w.Queue != "" && w.TargetARN != "" {
+		return errors.New("give --target-arn or --queue, not both")
+	}
+	if len(w.Patterns) > 0 && w.Queue == "" && !strings.HasPrefix(w.TargetARN, "arn:") {
+		return errors.New("name where findings go: a Lambda function or SQS queue ARN (--target-arn), or --queue NAME to create the queue of reflex serve")
+	}
+	return nil
+}
+
+// Apply brings GuardDuty and EventBridge to the wanted state.
+func (s *Setup) Apply(ctx context.Context, w Want) (*Report, error) {
+	if err := w.Validate(); err != nil {
+		return nil, err
+	}
+	r := &Report{DryRun: s.DryRun, Changes: []Change{}, Unchanged: []string{}}
+	if _, err := s.detector(ctx, r, w); err != nil {
+		return r, err
+	}
+	if w.Queue != "" {
+		q, dlq, err := s.queues(ctx, r, w)
+		if err != nil {
+			return r, err
+		}
+		w.TargetARN = q
+		if w.DeadLetterARN == "" {
+			w.DeadLetterARN = dlq
+		}
+	}
+	if err := s.rules(ctx, r, w); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+func featureConfigs(want []string) []gdtypes.DetectorFeatureConfiguration {
+	var out []gdtypes.DetectorFeatureConfiguration
+	for _, f := range Features {
+		st := gdtypes.FeatureStatusDisabled
+		if slices.Contains(want, f) {
+			st = gdtypes.FeatureStatusEnabled
+		}
+		out = append(out, gdtypes.DetectorFeatureConfiguration{Name: gdtypes.DetectorFeature(f), Status: st})
+	}
+	return out
+}
+
+func featureMap(want []string) map[string]any {
+	m := map[string]any{}
+	for _, f := range Features {
+		m[f] = slices.Contains(want, f)
+	}
+	return m
+}
+
+// detector makes sure this account and region has an enabled detector with
+// the wanted frequency and protection plans; it returns its id.
+func (s *Setup) detector(ctx context.Context, r *Report, w Want) (string, error) {
+	list, err := s.GuardDuty.ListDetectors(ctx, &guardduty.ListDetectorsInput{})
+	if err != nil {
+		return "", fmt.Errorf("guardduty:ListDetectors: %w", err)
+	}
+	if len(list.DetectorIds) == 0 {
+		var id string
+		err := s.change(r, Change{Service: "guardduty", Action: "CreateDetector", Target: "detector",
+			Why:   "no GuardDuty detector in this account and region",
+			Input: map[string]any{"Enable": true, "FindingPublishingFrequency": w.Frequency, "Features": featureMap(w.Features)}},
+			func() error {
+				out, err := s.GuardDuty.CreateDetector(ctx, &guardduty.CreateDetectorInput{Enable: aws.Bool(true),
+					FindingPublishingFrequency: gdtypes.FindingPublishingFrequency(w.Frequency), Features: featureConfigs(w.Features)})
+				if err == nil {
+					id = aws.ToString(out.DetectorId)
+				}
+				return err
+			})
+		return id, err
+	}
+	id := list.DetectorIds[0]
+	d, err := s.GuardDuty.GetDetector(ctx, &guardduty.GetDetectorInput{DetectorId: aws.String(id)})
+	if err != nil {
+		return "", fmt.Errorf("guardduty:GetDetector %s: %w", id, err)
+	}
+	var why []string
+	if d.Status != gdtypes.DetectorStatusEnabled {
+		why = append(why, "the detector is disabled")
+	}
+	if string(d.FindingPublishingFrequency) != w.Frequency {
+		why = append(why, fmt.Sprintf("publishing frequency is %s, want %s", d.FindingPublishingFrequency, w.Frequency))
+	}
+	have := map[string]bool{}
+	for _, f := range d.Features {
+		have[string(f.Name)] = f.Status == gdtypes.FeatureStatusEnabled
+	}
+	for _, f := range Features {
+		if want := slices.Contains(w.Features, f); have[f] != want {
+			why = append(why, fmt.Sprintf("%s is %s, want %s", f, onOff(have[f]), onOff(want)))
+		}
+	}
+	if len(why) == 0 {
+		r.Unchanged = append(r.Unchanged, "guardduty detector "+id)
+		return id, nil
+	}
+	return id, s.change(r, Change{Service: "guardduty", Action: "UpdateDetector", Target: "detector " + id,
+		Why:   strings.Join(why, "; "),
+		Input: map[string]any{"Enable": true, "FindingPublishingFrequency": w.Frequency, "Features": featureMap(w.Features)}},
+		func() error {
+			_, err := s.GuardDuty.UpdateDetector(ctx, &guardduty.UpdateDetectorInput{DetectorId: aws.String(id), Enable: aws.Bool(true),
+				FindingPublishingFrequency: gdtypes.FindingPublishingFrequency(w.Frequency), Features: featureConfigs(w.Features)})
+			return err
+		})
+}
+
+func onOff(b bool) string {
+	if b {
+		return "enabled"
+	}
+	return "disabled"
+}
+
+// RuleName is the name of the i-th EventBridge rule.
+func RuleName(prefix string, i int) string { return fmt.Sprintf("%s-findings-%02d", prefix, i) }
+
+// targetID is the id of reflex's target on its rules.
+const targetID = "reflex"
+
+// rules makes the EventBridge rules PREFIX-findings-NN carry the wanted
+// patterns and target, and removes such rules the configuration no longer
+// needs.
+func (s *Setup) rules(ctx context.Context, r *Report, w Want) error {
+	for i, p := range w.Patterns {
+		name := RuleName(w.RulePrefix, i)
+		cur, err := s.EventBridge.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String(name)})
+		var why string
+		switch {
+		case isNotFound(err):
+			why = "the rule does not exist"
+		case err != nil:
+			return fmt.Errorf("events:DescribeRule %s: %w", name, err)
+		case !sameJSON(aws.ToString(cur.EventPattern), p):
+			why = "its pattern differs from the configuration's"
+		case cur.State != ebtypes.RuleStateEnabled:
+			why = "the rule is " + string(cur.State)
+		}
+		if why != "" {
+			if err := s.change(r, Change{Service: "events", Action: "PutRule", Target: name, Why: why,
+				Input: map[string]any{"EventPattern": p, "State": "ENABLED"}},
+				func() error {
+					_, err := s.EventBridge.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(name), EventPattern: aws.String(p),
+						State: ebtypes.RuleStateEnabled, Description: aws.String("GuardDuty findings for reflex (reflex setup)")})
+					return err
+				}); err != nil {
+				return err
+			}
+		} else {
+			r.Unchanged = append(r.Unchanged, "events rule "+name)
+		}
+		if err := s.target(ctx, r, w, name, why == "the rule does not exist"); err != nil {
+			return err
+		}
+	}
+	// Rules of ours beyond the wanted count are stale.
+	out, err := s.EventBridge.ListRules(ctx, &eventbridge.ListRulesInput{NamePrefix: aws.String(w.RulePrefix + "-findings-")})
+	if err != nil {
+		return fmt.Errorf("events:ListRules: %w", err)
+	}
+	var stale []string
+	for _, ru := range out.Rules {
+		name := aws.ToString(ru.Name)
+		keep := false
+		for i := range w.Patterns {
+			keep = keep || name == RuleName(w.RulePrefix, i)
+		}
+		if !keep {
+			stale = append(stale, name)
+		}
+	}
+	sort.Strings(stale)
+	for _, name := range stale {
+		if err := s.change(r, Change{Service: "events", Action: "RemoveTargets", Target: name, Why: "the configuration no longer needs this rule",
+			Input: map[string]any{"Ids": []string{targetID}}},
+			func() error {
+				_, err := s.EventBridge.RemoveTargets(ctx, &eventbridge.RemoveTargetsInput{Rule: aws.String(name), Ids: []string{targetID}})
+				return err
+			}); err != nil {
+			return err
+		}
+		if err := s.change(r, Change{Service: "events", Action: "DeleteRule", Target: name, Why: "the configuration no longer needs this rule"},
+			func() error {
+				_, err := s.EventBridge.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: aws.String(name)})
+				return err
+			}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// target makes reflex's target of a rule point at the wanted ARN.
+func (s *Setup) target(ctx context.Context, r *Report, w Want, rule string, created bool) error {
+	want := ebtypes.Target{Id: aws.String(targetID), Arn: aws.String(w.TargetARN)}
+	if w.DeadLetterARN != "" {
+		want.DeadLetterConfig = &ebtypes.DeadLetterConfig{Arn: aws.String(w.DeadLetterARN)}
+	}
+	why := "the rule has no reflex target"
+	if !created || !s.DryRun {
+		out, err := s.EventBridge.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(rule)})
+		switch {
+		case isNotFound(err) && s.DryRun:
+		case err != nil:
+			return fmt.Errorf("events:ListTargetsByRule %s: %w", rule, err)
+		default:
+			for _, t := range out.Targets {
+				if aws.ToString(t.Id) != targetID {
+					continue
+				}
+				dlq := ""
+				if t.DeadLetterConfig != nil {
+					dlq = aws.ToString(t.DeadLetterConfig.Arn)
+				}
+				if aws.ToString(t.Arn) == w.TargetARN && dlq == w.DeadLetterARN {
+					r.Unchanged = append(r.Unchanged, "events target "+rule+"/"+targetID)
+					return nil
+				}
+				why = "the target is " + aws.ToString(t.Arn)
+			}
+		}
+	}
+	return s.change(r, Change{Service: "events", Action: "PutTargets", Target: rule, Why: why,
+		Input: map[string]any{"Id": targetID, "Arn": w.TargetARN, "DeadLetterArn": w.DeadLetterARN}},
+		func() error {
+			out, err := s.EventBridge.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(rule), Targets: []ebtypes.Target{want}})
+			if err == nil && out.FailedEntryCount > 0 {
+				return fmt.Errorf("%s: %s", aws.ToString(out.FailedEntries[0].ErrorCode), aws.ToString(out.FailedEntries[0].ErrorMessage))
+			}
+			return err
+		})
+}
+
+// Org is the organisation part: the delegated administrator (run with the
+// management account's credentials) and the auto-enable configuration (run
+// with the administrator's).
+type Org struct {
+	AdminAccount string   // enable this account as GuardDuty's delegated administrator
+	AutoEnable   string   // ALL, NEW or NONE; empty leaves it
+	Features     []string // plans auto-enabled for members
+}
+
+// ApplyOrg applies the organisation settings.
+func (s *Setup) ApplyOrg(ctx context.Context, o Org) (*Report, error) {
+	r := &Report{DryRun: s.DryRun, Changes: []Change{}, Unchanged: []string{}}
+	if o.AdminAccount != "" {
+		if len(o.AdminAccount) != 12 || strings.Trim(o.AdminAccount, "0123456789") != "" {
+			return nil, fmt.Errorf("--admin-account %q: want a 12-digit account id", o.AdminAccount)
+		}
+		out, err := s.GuardDuty.ListOrganizationAdminAccounts(ctx, &guardduty.ListOrganizationAdminAccountsInput{})
+		if err != nil {
+			return nil, fmt.Errorf("guardduty:ListOrganizationAdminAccounts (run this with the management account's credentials): %w", err)
+		}
+		enabled := false
+		for _, a := range out.AdminAccounts {
+			if aws.ToString(a.AdminAccountId) == o.AdminAccount && a.AdminStatus == gdtypes.AdminStatusEnabled {
+				enabled = true
+			} else if a.AdminStatus == gdtypes.AdminStatusEnabled {
+				return nil, fmt.Errorf("account %s is already GuardDuty's delegated administrator; disable it first (aws guardduty disable-organization-admin-account)", aws.ToString(a.AdminAccountId))
+			}
+		}
+		if enabled {
+			r.Unchanged = append(r.Unchanged, "guardduty delegated administrator "+o.AdminAccount)
+		} else if err := s.change(r, Change{Service: "guardduty", Action: "EnableOrganizationAdminAccount", Target: o.AdminAccount,
+			Why: "the account is not the delegated administrator", Input: map[string]any{"AdminAccountId": o.AdminAccount}},
+			func() error {
+				_, err := s.GuardDuty.EnableOrganizationAdminAccount(ctx, &guardduty.EnableOrganizationAdminAccountInput{AdminAccountId: aws.String(o.AdminAccount)})
+				return err
+			}); err != nil {
+			return r, err
+		}
+	}
+	if o.AutoEnable == "" {
+		return r, nil
+	}
+	switch o.AutoEnable {
+	case "ALL", "NEW", "NONE":
+	default:
+		return nil, fmt.Errorf("--auto-enable %q: want ALL, NEW or NONE", o.AutoEnable)
+	}
+	list, err := s.GuardDuty.ListDetectors(ctx, &guardduty.ListDetectorsInput{})
+	if err != nil {
+		return r, fmt.Errorf("guardduty:ListDetectors: %w", err)
+	}
+	if len(list.DetectorIds) == 0 {
+		return r, errors.New("no GuardDuty detector here: run `reflex setup` in the administrator account first")
+	}
+	id := list.DetectorIds[0]
+	cur, err := s.GuardDuty.DescribeOrganizationConfiguration(ctx, &guardduty.DescribeOrganizationConfigurationInput{DetectorId: aws.String(id)})
+	if err != nil {
+		return r, fmt.Errorf("guardduty:DescribeOrganizationConfiguration (run this with the delegated administrator's credentials): %w", err)
+	}
+	have := map[string]string{}
+	for _, f := range cur.Features {
+		have[string(f.Name)] = string(f.AutoEnable)
+	}
+	want := map[string]string{}
+	var feats []gdtypes.OrganizationFeatureConfiguration
+	for _, f := range o.Features {
+		want[f] = o.AutoEnable
+		feats = append(feats, gdtypes.OrganizationFeatureConfiguration{Name: gdtypes.OrgFeature(f), AutoEnable: gdtypes.OrgFeatureStatus(o.AutoEnable)})
+	}
+	if string(cur.AutoEnableOrganizationMembers) == o.AutoEnable && reflect.DeepEqual(subset(have, want), want) {
+		r.Unchanged = append(r.Unchanged, "guardduty organisation configuration")
+		return r, nil
+	}
+	return r, s.change(r, Change{Service: "guardduty", Action: "UpdateOrganizationConfiguration", Target: "detector " + id,
+		Why:   fmt.Sprintf("members auto-enable is %s, want %s (plans %s)", cur.AutoEnableOrganizationMembers, o.AutoEnable, strings.Join(o.Features, ", ")),
+		Input: map[string]any{"AutoEnableOrganizationMembers": o.AutoEnable, "Features": o.Features}},
+		func() error {
+			_, err := s.GuardDuty.UpdateOrganizationConfiguration(ctx, &guardduty.UpdateOrganizationConfigurationInput{DetectorId: aws.String(id),
+				AutoEnableOrganizationMembers: gdtypes.AutoEnableMembers(o.AutoEnable), Features: feats})
+			return err
+		})
+}
+
+func subset(have, want map[string]string) map[string]string {
+	out := map[string]string{}
+	for k := range want {
+		if v, ok := have[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func isNotFound(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "ResourceNotFoundException"
+}
+
+// sameJSON compares two JSON documents by value.
+func sameJSON(a, b string) bool {
+	var x, y any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return a == b
+	}
+	return reflect.DeepEqual(x, y)
+}
