@@ -10,6 +10,7 @@ import (
 
 	"github.com/reflexsec/reflex/action"
 	"github.com/reflexsec/reflex/finding"
+	"github.com/reflexsec/reflex/notify"
 	"github.com/reflexsec/reflex/store"
 )
 
@@ -180,7 +181,73 @@ func (e *Engine) Release(ctx context.Context, sel ReleaseSelector) ([]*Released,
 			return nil, err
 		}
 	}
+	e.announceRelease(findings, plans, steps, out)
 	return out, nil
+}
+
+// announceRelease announces, per finding, a release that changed something
+// (a step undone, or an undo that failed): PagerDuty resolves the incident
+// opened for the finding, the other channels say what was restored. A
+// release that found nothing left to undo is not announced again.
+func (e *Engine) announceRelease(findings map[string]*finding.Finding, plans map[string]*Plan, steps []*store.Step, out []*Released) {
+	if e.Notify == nil {
+		return
+	}
+	decision := map[string]string{} // finding key → its latest decision
+	for _, s := range steps {
+		if _, ok := decision[s.FindingKey]; !ok {
+			decision[s.FindingKey] = s.DecisionID // steps are sorted latest first
+		}
+	}
+	var order []string
+	byFinding := map[string][]*Released{}
+	for _, r := range out {
+		if _, ok := byFinding[r.Finding]; !ok {
+			order = append(order, r.Finding)
+		}
+		byFinding[r.Finding] = append(byFinding[r.Finding], r)
+	}
+	for _, key := range order {
+		f := findings[key]
+		rs := byFinding[key]
+		changed, failed := false, false
+		for _, r := range rs {
+			changed = changed || r.Status == ReleaseUndone
+			failed = failed || r.Status == ReleaseFailed
+		}
+		if f == nil || !(changed || failed) {
+			continue
+		}
+		ev := &notify.Event{Kind: notify.KindRelease, DecisionID: decision[key], Outcome: "released", At: e.now(),
+			Finding: notify.FromFinding(f), Reason: "the containment was released: the recorded prior state is restored"}
+		if failed {
+			ev.Outcome, ev.Reason = OutcomeFailed, "release failed for some steps: the containment is still partly in place (reflex release again retries them)"
+		}
+		if pl := plans[decision[key]]; pl != nil {
+			ev.Mode = pl.Mode
+			for _, r := range pl.Rules {
+				if r.Matched && ev.Rule == "" {
+					ev.Rule = r.Rule
+				}
+			}
+		}
+		for _, r := range rs {
+			st := notify.Step{Name: r.Step, Target: r.Target, Reason: r.Reason}
+			switch r.Status {
+			case ReleaseUndone:
+				st.Status = notify.StepDone
+			case ReleaseFailed:
+				st.Status, st.Error = notify.StepFailed, r.Reason
+			default:
+				st.Status = notify.StepSkipped
+				if st.Reason == "" {
+					st.Reason = r.Status
+				}
+			}
+			ev.Steps = append(ev.Steps, st)
+		}
+		e.submit(ev)
+	}
 }
 
 func (e *Engine) undo(ctx context.Context, step action.Step, req *action.Request) (res action.Result) {

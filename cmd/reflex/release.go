@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +14,7 @@ import (
 func newReleaseCmd(g *globals, s streams) *cobra.Command {
 	var sel engine.ReleaseSelector
 	var ledgerPath string
+	var notifyTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "release (--finding ID | --resource ARN_OR_ID)",
 		Short: "Undo a containment from the ledger, in reverse order, from the recorded prior state",
@@ -21,7 +23,9 @@ for every finding that acted on a resource (ARN or id), last step first,
 each from the state it recorded before changing anything. Releasing a
 released containment does nothing. What cannot be undone (a deleted
 console password, a stopped instance's memory, feedback) is said.
-Exit 1 when an undo failed: the containment is then still partly in place.`,
+Exit 1 when an undo failed: the containment is then still partly in place.
+With -c, the release is announced on the configuration's notification routes
+(PagerDuty resolves the incident it opened for the finding).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (sel.Finding == "") == (sel.Resource == "") {
@@ -32,6 +36,8 @@ Exit 1 when an undo failed: the containment is then still partly in place.`,
 				return err
 			}
 			defer db.Close()
+			ann := startAnnouncer(cmd.Context(), eng, notifyTimeout, s.err) // with -c: announce the release (PagerDuty resolves)
+			defer ann.finish(s.err)                                         // before the ledger closes
 			rel, err := eng.Release(cmd.Context(), sel)
 			if err != nil {
 				return negative(err)
@@ -58,6 +64,7 @@ Exit 1 when an undo failed: the containment is then still partly in place.`,
 	cmd.Flags().StringVar(&sel.Finding, "finding", "", "the finding: its id, or account/region/id")
 	cmd.Flags().StringVar(&sel.Resource, "resource", "", "a resource: every containment that acted on it (ARN or id)")
 	cmd.Flags().StringVar(&ledgerPath, "ledger", "", "ledger file (default: the configuration's ledger.path, $REFLEX_LEDGER, or the state directory)")
+	addNotifyTimeout(cmd, &notifyTimeout)
 	return cmd
 }
 
