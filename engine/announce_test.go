@@ -2,14 +2,17 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/reflexsec/reflex/action"
 	"github.com/reflexsec/reflex/finding"
 	"github.com/reflexsec/reflex/notify"
+	"github.com/reflexsec/reflex/policy"
 	"github.com/reflexsec/reflex/store"
 )
 
@@ -189,5 +192,82 @@ func TestReportDeliveryInAuditTrail(t *testing.T) {
 	want := "[notify.failed: soc (route team): failed after 4 attempt(s): soc: HTTP 500: boom notify.delivered: soc (route team): delivered after 1 attempt(s)]"
 	if fmt.Sprint(got) != want {
 		t.Fatalf("audit trail %v\nwant %s", got, want)
+	}
+}
+
+// undoStep is a reversible step whose Undo restores (for release tests).
+type undoStep struct{ fail bool }
+
+func (undoStep) Spec() action.Spec {
+	return action.Spec{Name: "t.contain", Targets: []string{finding.KindInstance}, Effect: action.Reversible, Available: true}
+}
+func (undoStep) Plan(context.Context, *action.Request) ([]action.Call, error) { return nil, nil }
+func (undoStep) Do(context.Context, *action.Request) action.Result {
+	r := action.Done(map[string]string{"contained": "yes"})
+	r.Prior = []byte(`{"groups":["sg-1"]}`)
+	return r
+}
+func (u undoStep) Undo(context.Context, *action.Request) action.Result {
+	if u.fail {
+		return action.Failed(errors.New("ModifyNetworkInterfaceAttribute: Throttling"), false)
+	}
+	return action.Done(nil)
+}
+
+// TestReleaseIsAnnounced: a release that restores something is announced
+// (kind release: PagerDuty resolves the finding's incident); an undo that
+// fails is announced as failed; a release with nothing left to undo is not
+// announced again.
+func TestReleaseIsAnnounced(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		fail    bool
+		outcome string
+		steps   string
+		again   int // announcements after a second release
+	}{
+		{"restored", false, "released", "record=skipped t.contain=done", 1},
+		{"undo failed", true, OutcomeFailed, "record=skipped t.contain=failed", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := action.NewRegistry()
+			reg.Register(undoStep{fail: tc.fail})
+			p, err := policy.Parse("c.yaml", []byte(`
+rules:
+  - name: contain
+    pattern: {detail: {resource: {resourceType: [Instance]}}}
+    mode: enforce
+    steps: [{step: t.contain}, {step: record}]
+`), reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fx := newFixture(t, "rules: [{name: x, pattern: {source: [x]}, steps: [{step: record}]}]")
+			fx.eng.Policy, fx.eng.Registry = p, reg
+			rec := &recorder{ok: true}
+			fx.eng.Notify = rec
+			f := loadFinding(t, "UnauthorizedAccess_EC2_TorClient__elastic.json", real("rel1"))
+			if _, _, err := fx.eng.Run(ctx, []*finding.Finding{f}, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			before := len(rec.evs)
+			if _, err := fx.eng.Release(ctx, ReleaseSelector{Finding: f.ID}); err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.evs) != before+1 {
+				t.Fatalf("%d announcements after release, want 1", len(rec.evs)-before)
+			}
+			ev := rec.evs[len(rec.evs)-1]
+			if ev.Kind != notify.KindRelease || ev.Outcome != tc.outcome || stepStatuses(ev) != tc.steps || ev.Finding.ID != f.ID || ev.Rule != "contain" || ev.DecisionID == "" {
+				t.Errorf("release event: kind %s outcome %s steps %q finding %s rule %s decision %s", ev.Kind, ev.Outcome, stepStatuses(ev), ev.Finding.ID, ev.Rule, ev.DecisionID)
+			}
+			if _, err := fx.eng.Release(ctx, ReleaseSelector{Finding: f.ID}); err != nil {
+				t.Fatal(err)
+			}
+			if got := len(rec.evs) - before; got != tc.again {
+				t.Errorf("%d announcements after a second release, want %d", got, tc.again)
+			}
+		})
 	}
 }

@@ -155,3 +155,37 @@ func eventFile(t *testing.T, dir, path string) string {
 	}
 	return out
 }
+
+// TestTerraformExamplesReadTheGeneratedJSON: the Terraform modules' README
+// examples read `reflex eventbridge-pattern -o json` and `reflex iam-policy
+// -o json` output by these paths; the paths must exist in the output.
+func TestTerraformExamplesReadTheGeneratedJSON(t *testing.T) {
+	readme, err := os.ReadFile("../../deploy/terraform/reflex/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`jsondecode(file("patterns.json")).patterns`, `jsondecode(file("policy.json")).member_role.permissions_policy`} {
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README no longer reads %s: update this test with it", want)
+		}
+	}
+	code, out, errOut := runCLI(t, "", "eventbridge-pattern", "-c", "../../examples/reflex.yaml", "-o", "json")
+	var pats struct {
+		Patterns []string `json:"patterns"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &pats) != nil || len(pats.Patterns) == 0 {
+		t.Fatalf("eventbridge-pattern: exit %d %s %s", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, "", "iam-policy", "-c", "../../examples/reflex.yaml", "-o", "json")
+	var pol struct {
+		MemberRole struct {
+			PermissionsPolicy struct {
+				Version   string
+				Statement []struct{ Effect string }
+			} `json:"permissions_policy"`
+		} `json:"member_role"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &pol) != nil || pol.MemberRole.PermissionsPolicy.Version != "2012-10-17" || len(pol.MemberRole.PermissionsPolicy.Statement) == 0 {
+		t.Fatalf("iam-policy: exit %d %s %s", code, out, errOut)
+	}
+}
