@@ -22,6 +22,11 @@ type Lambda struct {
 	// clients, ledger): start-up does no work it can defer. A failed setup
 	// is retried by the next invocation.
 	Setup func(context.Context) (*Processor, error)
+	// Around, when set, wraps each invocation once the processor is set
+	// up: the Lambda freezes the process between invocations, so work that
+	// must not wait for the next one (delivering notifications) is
+	// finished before the answer.
+	Around func(ctx context.Context, p *Processor, invoke func() (any, error)) (any, error)
 
 	mu   sync.Mutex
 	proc *Processor
@@ -79,6 +84,13 @@ func (l *Lambda) Handle(ctx context.Context, payload json.RawMessage) (any, erro
 	if err != nil {
 		return nil, err // retried by Lambda
 	}
+	if l.Around != nil {
+		return l.Around(ctx, p, func() (any, error) { return l.handle(ctx, p, payload) })
+	}
+	return l.handle(ctx, p, payload)
+}
+
+func (l *Lambda) handle(ctx context.Context, p *Processor, payload json.RawMessage) (any, error) {
 	kind, err := PayloadKind(payload)
 	if err != nil {
 		return nil, p.Reject(ctx, "lambda", payload, &RejectError{Source: "lambda", Errs: []error{err}})

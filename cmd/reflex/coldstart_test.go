@@ -32,6 +32,7 @@ type fakeRuntimeAPI struct {
 	response  string
 	nexts     int
 	answered  chan struct{}
+	onAnswer  func() // called with mu held when the answer arrives
 }
 
 func vmHWM(pid int) int64 {
@@ -74,6 +75,9 @@ func (f *fakeRuntimeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
 		f.response = strings.TrimPrefix(r.URL.Path, prefix+"invocation/req-1/") + ": " + string(b)
+		if f.onAnswer != nil {
+			f.onAnswer()
+		}
 		f.mu.Unlock()
 		w.WriteHeader(http.StatusAccepted)
 		close(f.answered)
@@ -206,4 +210,74 @@ func packageInitEnd(trace string) time.Duration {
 		end = max(end, at+d)
 	}
 	return time.Duration(end * float64(time.Millisecond))
+}
+
+// TestLambdaAnnouncesBeforeAnswering runs the Lambda handler on a fake
+// Runtime API with a webhook channel configured: the announcement of the
+// invocation's decision is delivered before the invocation answers (the
+// runtime freezes the process after the answer).
+func TestLambdaAnnouncesBeforeAnswering(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := buildReflex(t, dir)
+	got := make(chan []byte, 16)
+	hook := newHookServer(t, got)
+	os.WriteFile(filepath.Join(dir, "reflex.yaml"), fmt.Appendf(nil, `version: 1
+rules:
+  - name: contain
+    pattern: {source: [aws.guardduty]}
+    mode: enforce
+    samples: act
+    steps:
+      - step: test.effect
+        params: {dir: %q}
+notifications:
+  channels:
+    hook: {type: webhook, url: "env:REFLEX_TEST_HOOK", signing_secret: "env:REFLEX_TEST_SECRET"}
+  routes:
+    - {name: all, channels: [hook]}
+`, dir), 0o600)
+	var cmd *exec.Cmd
+	api := &fakeRuntimeAPI{pid: func() int { return cmd.Process.Pid }, answered: make(chan struct{}),
+		payload: guardDutyEvent(t, "lambda-announce", 1)}
+	// the hook's deliveries are counted when the answer arrives
+	var atAnswer int
+	api.onAnswer = func() { atAnswer = len(got) }
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: api}
+	go srv.Serve(ln)
+	defer srv.Close()
+	cmd = exec.Command(bin)
+	cmd.Env = append(os.Environ(), "AWS_LAMBDA_RUNTIME_API="+ln.Addr().String(), "LAMBDA_TASK_ROOT="+dir,
+		"REFLEX_CONFIG=reflex.yaml", "REFLEX_LEDGER="+filepath.Join(dir, "ledger.db"), "AWS_REGION=us-east-1",
+		"REFLEX_TEST_HOOK="+hook, "REFLEX_TEST_SECRET=s3cret-s3cret-s3cret")
+	var logs syncBuf
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	api.mu.Lock()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	api.mu.Unlock()
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	select {
+	case <-api.answered:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no answer:\n%s", logs.String())
+	}
+	api.mu.Lock()
+	defer api.mu.Unlock()
+	if api.response != "response: null" {
+		t.Errorf("answered %q\n%s", api.response, logs.String())
+	}
+	if atAnswer == 0 {
+		t.Fatalf("no announcement delivered before the answer:\n%s", logs.String())
+	}
+	if b := <-got; !strings.Contains(string(b), "lambda-announce") {
+		t.Errorf("the announcement does not name the finding:\n%s", b)
+	}
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/spf13/cobra"
@@ -15,6 +17,27 @@ import (
 func init() {
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" && len(os.Args) == 1 {
 		os.Args = append(os.Args, "lambda")
+	}
+}
+
+// announceInvocation announces an invocation's decisions on the
+// configuration's notification channels and waits for their delivery
+// before the invocation answers: the runtime freezes the process between
+// invocations. The wait ends a second before the invocation's deadline;
+// what is not delivered by then is recorded as failed.
+func announceInvocation(stderr io.Writer) func(context.Context, *intake.Processor, func() (any, error)) (any, error) {
+	return func(ctx context.Context, p *intake.Processor, invoke func() (any, error)) (any, error) {
+		timeout := defaultNotifyTimeout
+		if dl, ok := ctx.Deadline(); ok {
+			timeout = min(timeout, max(time.Until(dl)-time.Second, 100*time.Millisecond))
+		}
+		ann := startAnnouncer(context.WithoutCancel(ctx), p.Engine, timeout, stderr)
+		if ann == nil {
+			return invoke()
+		}
+		defer func() { p.Engine.Notify = nil }()
+		defer ann.finish(stderr)
+		return invoke()
 	}
 }
 
@@ -40,7 +63,7 @@ are read on the first invocation, not at start-up.`,
 			h := &intake.Lambda{Setup: func(ctx context.Context) (*intake.Processor, error) {
 				p, _, err := newProcessor(ctx, o, log, nil)
 				return p, err
-			}}
+			}, Around: announceInvocation(s.err)}
 			lambda.StartWithOptions(h.Handle, lambda.WithContext(cmd.Context()))
 			return nil
 		},
