@@ -187,6 +187,16 @@ func (st *state) nextEpoch() {
 }
 
 func (st *state) run(event []byte) error {
+	st.begin(event)
+	if err := st.scan(st.s.root); err != nil {
+		return err
+	}
+	st.finish()
+	return nil
+}
+
+// begin resets the per-event state for event.
+func (st *state) begin(event []byte) {
 	st.nextEpoch()
 	st.b, st.i, st.err = event, 0, nil
 	st.trail = st.trail[:0]
@@ -196,10 +206,11 @@ func (st *state) run(event []byte) error {
 	st.leaves = st.leaves[:0]
 	st.trailBuf = st.trailBuf[:0]
 	st.matched = st.matched[:0]
+}
+
+// finish evaluates the sub-rules once the event has been scanned.
+func (st *state) finish() {
 	s := st.s
-	if err := st.scan(s.root); err != nil {
-		return err
-	}
 	e := st.epoch
 	for _, c := range s.absent {
 		if st.fieldEpoch[s.clauseField[c]] != e {
@@ -217,7 +228,6 @@ func (st *state) run(event []byte) error {
 	if len(st.matched) > 1 {
 		slices.Sort(st.matched)
 	}
-	return nil
 }
 
 // check adds the sub-rule's pattern to the result if all its clauses hold
