@@ -132,6 +132,9 @@ type state struct {
 	fold   []byte
 	trail  []trailEntry
 	arrays uint32
+	// kinds has bit d set when the container open at depth d in a skipped
+	// subtree is an object (clear: an array)
+	kinds [maxEventDepth/64 + 1]uint64
 
 	// per field: how many values were seen
 	fieldEpoch []uint32
