@@ -310,6 +310,11 @@ func buildSnapshot(entries []entry) *snapshot {
 				n.small = append(n.small, namedNode{name: name, node: c})
 			}
 		}
+		for name := range n.children {
+			if len(name) < 64 {
+				n.lens |= 1 << len(name)
+			}
+		}
 		for _, c := range n.children {
 			smallify(c)
 		}

@@ -2,9 +2,7 @@ package pattern
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
-	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -35,6 +33,8 @@ type pathNode struct {
 	// small holds the children when there are few: comparing a handful of
 	// names is faster than hashing the key.
 	small []namedNode
+	// lens has bit l set when a child's name is l bytes long (l < 64)
+	lens  uint64
 	field int32 // the field whose path ends here, or -1
 }
 
@@ -57,27 +57,48 @@ func (n *pathNode) lookup(key []byte) *pathNode {
 	return n.children[string(key)]
 }
 
+// step finds the child for a key: the child named key (whole), or, when key
+// has a dot, the child named by the part before the first dot and the rest
+// after it. Names never contain a dot, so the name before a dot at
+// len(name) is the key's whole first segment.
+func (n *pathNode) step(key []byte) (c *pathNode, rest []byte, whole bool) {
+	if n.small == nil {
+		if c = n.children[string(key)]; c != nil {
+			return c, nil, true
+		}
+		if i := bytes.IndexByte(key, '.'); i >= 0 {
+			return n.children[string(key[:i])], key[i+1:], false
+		}
+		return nil, nil, true
+	}
+	for k := range n.small {
+		name := n.small[k].name
+		switch {
+		case len(key) == len(name):
+			if string(key) == name {
+				return n.small[k].node, nil, true
+			}
+		case len(key) > len(name) && key[len(name)] == '.':
+			if string(key[:len(name)]) == name {
+				c, rest = n.small[k].node, key[len(name)+1:]
+			}
+		}
+	}
+	return c, rest, c == nil
+}
+
 // child finds the node for an event key. A key with dots addresses the same
-// path as the nested keys, as in EventBridge ({"a.b": 1} is a.b). Path
-// segments never contain a dot, so a key is first looked up whole, and
-// split only when that fails and it has a dot.
+// path as the nested keys, as in EventBridge ({"a.b": 1} is a.b).
 func (n *pathNode) child(key []byte) *pathNode {
-	if n == nil || n.children == nil {
+	if n == nil {
 		return nil
 	}
-	if c := n.lookup(key); c != nil || bytes.IndexByte(key, '.') < 0 {
-		return c
-	}
-	for n != nil {
-		i := bytes.IndexByte(key, '.')
-		if i < 0 {
-			return n.lookup(key)
+	for n.children != nil {
+		c, rest, whole := n.step(key)
+		if whole {
+			return c
 		}
-		if n.children == nil {
-			return nil
-		}
-		n = n.lookup(key[:i])
-		key = key[i+1:]
+		n, key = c, rest
 	}
 	return nil
 }
@@ -151,35 +172,69 @@ func (st *state) object(n *pathNode, i, depth int) int {
 		if i >= len(b) || b[i] != '"' {
 			return st.failAt(i, "expected a string key")
 		}
-		var key []byte
-		if key, i = st.str(i, &st.keyBuf); i < 0 {
+		var child *pathNode
+		if child, i = st.key(n, i); i < 0 {
 			return -1
 		}
-		child := n.child(key)
-		if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
-			return st.failAt(i, "expected ':'")
+		if i >= len(b) || b[i] != ':' {
+			if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
+				return st.failAt(i, "expected ':'")
+			}
 		}
-		i = skipWS(b, i+1)
-		if child == nil {
-			i = st.skip(i, depth)
-		} else {
+		if i++; i < len(b) && isWS(b[i]) {
+			i = skipWS(b, i)
+		}
+		switch {
+		case child != nil:
 			i = st.value(child, i, depth)
+		case i < len(b) && b[i] == '"':
+			i = st.skipString(i)
+		default:
+			i = st.skip(i, depth)
 		}
 		if i < 0 {
 			return -1
 		}
-		if i = skipWS(b, i); i >= len(b) {
-			return st.failAt(i, "unexpected end of input")
+		if i >= len(b) || b[i] != ',' && b[i] != '}' {
+			if i = skipWS(b, i); i >= len(b) {
+				return st.failAt(i, "unexpected end of input")
+			}
 		}
 		switch b[i] {
 		case ',':
-			i = skipWS(b, i+1)
+			if i++; i < len(b) && isWS(b[i]) {
+				i = skipWS(b, i)
+			}
 		case '}':
 			return i + 1
 		default:
 			return st.failAt(i, "expected ',' or '}'")
 		}
 	}
+}
+
+// key reads the key at b[i] ('"') of an object whose path node is n, and
+// returns the child it names (or nil) and the offset after it.
+func (st *state) key(n *pathNode, i int) (*pathNode, int) {
+	b := st.b
+	if j, dot := shortStr(b, i); j >= 0 {
+		key := b[i+1 : j]
+		if dot {
+			return n.child(key), j + 1
+		}
+		// Without a dot only a child of this length can match.
+		if l := uint(len(key)); l < 64 && n.lens>>l&1 == 0 {
+			return nil, j + 1
+		}
+		return n.lookup(key), j + 1
+	}
+	var key []byte
+	if j := stringStop(b, i+1); j < len(b) && b[j] == '"' {
+		key, i = b[i+1:j], j+1
+	} else if key, i = st.str(i, &st.keyBuf); i < 0 {
+		return nil, -1
+	}
+	return n.child(key), i
 }
 
 // array reads an array at b[i] ('[') whose elements have path node n.
@@ -266,7 +321,6 @@ func (st *state) skip(i, depth int) int {
 	inObj := false // the innermost open container (when depth > base) is an object
 	inKey := false // the string being read is a key
 	var c byte
-	var m uint64
 value:
 	if i >= len(b) {
 		return st.failAt(i, "unexpected end of input")
@@ -368,17 +422,7 @@ str: // a string starts at b[i]
 	{
 		start := i
 		for i++; ; {
-			for ; i+8 <= len(b); i += 8 {
-				if m = special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-					i += bits.TrailingZeros64(m) >> 3
-					goto stop
-				}
-			}
-			for i < len(b) && !strSpecial[b[i]] {
-				i++
-			}
-		stop:
-			if i < len(b) {
+			if i = stringStop(b, i); i < len(b) {
 				if c = b[i]; c == '"' {
 					i++
 					break
@@ -432,11 +476,25 @@ func skipStr(b []byte, i int) int {
 
 // skipString validates and skips the string at b[i].
 func (st *state) skipString(i int) int {
-	if j := skipStr(st.b, i); j >= 0 {
+	b := st.b
+	if j, _ := shortStr(b, i); j >= 0 {
+		return j + 1
+	}
+	for j := i + 1; ; {
+		j = stringStop(b, j)
+		if j < len(b) {
+			if c := b[j]; c == '"' {
+				return j + 1
+			} else if c == '\\' {
+				if n, ok := escapeLen(b, j); ok {
+					j += n
+					continue
+				}
+			}
+		}
+		_, j = st.str(i, &st.strBuf) // records why the string is invalid
 		return j
 	}
-	_, j := st.str(i, &st.strBuf) // records why the string is invalid
-	return j
 }
 
 // literal reads true, false or null at b[i].
