@@ -499,14 +499,18 @@ func (st *state) skipString(i int) int {
 
 // literal reads true, false or null at b[i].
 func (st *state) literal(i int) (tokKind, int) {
-	rest := st.b[i:]
-	switch {
-	case bytes.HasPrefix(rest, []byte("true")):
-		return tTrue, i + 4
-	case bytes.HasPrefix(rest, []byte("false")):
-		return tFalse, i + 5
-	case bytes.HasPrefix(rest, []byte("null")):
-		return tNull, i + 4
+	b := st.b
+	if i+4 <= len(b) {
+		switch string(b[i : i+4]) {
+		case "true":
+			return tTrue, i + 4
+		case "null":
+			return tNull, i + 4
+		case "fals":
+			if i+5 <= len(b) && b[i+4] == 'e' {
+				return tFalse, i + 5
+			}
+		}
 	}
 	return 0, st.failAt(i, "invalid value")
 }
