@@ -451,29 +451,6 @@ str: // a string starts at b[i]
 	goto value
 }
 
-// skipStr returns the offset after the string at b[i] ('"'), or -1 when it
-// is not a valid string (str then says why).
-func skipStr(b []byte, i int) int {
-	for i++; ; {
-		i = stringStop(b, i)
-		if i >= len(b) {
-			return -1
-		}
-		switch b[i] {
-		case '"':
-			return i + 1
-		case '\\':
-			n, ok := escapeLen(b, i)
-			if !ok {
-				return -1
-			}
-			i += n
-		default:
-			return -1
-		}
-	}
-}
-
 // skipString validates and skips the string at b[i].
 func (st *state) skipString(i int) int {
 	b := st.b
