@@ -361,22 +361,28 @@ func (st *state) leaf(f int32) int32 {
 func (st *state) onString(f int32, s []byte) {
 	fm := st.s.fields[f]
 	leaf := st.leaf(f)
-	if fm.exact != nil {
+	if fm.exact != nil && (len(s) == 0 || fm.exactFirst.has(s[0])) {
 		if cs, ok := fm.exact[string(s)]; ok {
 			st.markAll(cs, leaf)
 		}
 	}
-	for _, l := range fm.prefix.lens {
+	for k, l := range fm.prefix.lens {
 		if l > len(s) {
 			break
+		}
+		if l > 0 && fm.prefix.skip(k, s[0]) {
+			continue
 		}
 		if cs, ok := fm.prefix.m[string(s[:l])]; ok {
 			st.markAll(cs, leaf)
 		}
 	}
-	for _, l := range fm.suffix.lens {
+	for k, l := range fm.suffix.lens {
 		if l > len(s) {
 			break
+		}
+		if l > 0 && fm.suffix.skip(k, s[len(s)-1]) {
+			continue
 		}
 		if cs, ok := fm.suffix.m[string(s[len(s)-l:])]; ok {
 			st.markAll(cs, leaf)
@@ -391,17 +397,23 @@ func (st *state) onString(f int32, s []byte) {
 				st.markAll(cs, leaf)
 			}
 		}
-		for _, l := range fm.ciPref.lens {
+		for k, l := range fm.ciPref.lens {
 			if l > len(folded) {
 				break
+			}
+			if l > 0 && fm.ciPref.skip(k, folded[0]) {
+				continue
 			}
 			if cs, ok := fm.ciPref.m[string(folded[:l])]; ok {
 				st.markAll(cs, leaf)
 			}
 		}
-		for _, l := range fm.ciSuff.lens {
+		for k, l := range fm.ciSuff.lens {
 			if l > len(folded) {
 				break
+			}
+			if l > 0 && fm.ciSuff.skip(k, folded[len(folded)-1]) {
+				continue
 			}
 			if cs, ok := fm.ciSuff.m[string(folded[len(folded)-l:])]; ok {
 				st.markAll(cs, leaf)
