@@ -218,15 +218,14 @@ func (st *state) object(n *pathNode, i, depth int) int {
 func (st *state) key(n *pathNode, i int) (*pathNode, int) {
 	b := st.b
 	if j, dot := shortStr(b, i); j >= 0 {
-		key := b[i+1 : j]
-		if dot {
-			return n.child(key), j + 1
-		}
 		// Without a dot only a child of this length can match.
-		if l := uint(len(key)); l < 64 && n.lens>>l&1 == 0 {
+		if l := uint(j - i - 1); !dot && l < 64 && n.lens>>l&1 == 0 {
 			return nil, j + 1
 		}
-		return n.lookup(key), j + 1
+		if dot {
+			return n.child(b[i+1 : j]), j + 1
+		}
+		return n.lookup(b[i+1 : j]), j + 1
 	}
 	var key []byte
 	if j := stringStop(b, i+1); j < len(b) && b[j] == '"' {
