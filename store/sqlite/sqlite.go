@@ -99,6 +99,11 @@ func Open(path string, opt Options) (*DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "cache_size(-65536)")
+	// Statement journals (the undo of one statement inside a transaction,
+	// never needed after a crash: the WAL is the crash journal) stay in
+	// memory instead of a temporary file: with 64 KiB pages each batch
+	// wrote megabytes to it. Durability is unchanged.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_txlock", "immediate")
 	if opt.ReadOnly {
 		q.Add("mode", "ro")
