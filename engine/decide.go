@@ -111,8 +111,8 @@ func (e *Engine) Decide(ctx context.Context, f *finding.Finding, opt Options) (*
 	now := e.now()
 	p := e.Policy
 	key := f.Key().String()
-	sample, sampleWhy := f.Sample()
 	resources := f.Resources()
+	sample, sampleWhy := f.SampleIn(resources)
 	pl := &Plan{
 		DecisionID: DecisionID(f),
 		Finding: FindingSummary{
