@@ -53,8 +53,9 @@ type DB struct {
 }
 
 // maxCachedStmts bounds the statement cache: the texts cached are those of
-// the few chunk sizes insertRows and selectKeys use.
-const maxCachedStmts = 128
+// the batch sizes seen first (a stream repeats its batch size) and the few
+// IN-list sizes of selectKeys; other texts are run unprepared.
+const maxCachedStmts = 32
 
 // stmt returns the prepared statement for query, prepared once per
 // connection by database/sql; nil when the cache is full (the caller then
@@ -381,24 +382,24 @@ func (d *DB) Record(ctx context.Context, recs []*store.Record) ([]store.Change, 
 	return changes, nil
 }
 
-// insertChunk is the most rows one INSERT statement writes.
-const insertChunk = 64
+// insertChunk is the most rows one INSERT statement writes (SQLite allows
+// 32766 parameters).
+const insertChunk = 1024
 
 // insertRows writes rows with multi-row INSERT statements of up to
-// insertChunk rows: full chunks, then the rest in chunks of decreasing
-// powers of two, so that a handful of statement texts serve every batch
-// size and stay prepared.
+// insertChunk rows. Few statements matter more than their size: inside the
+// transaction each statement first copies every existing 64 KiB page it
+// changes to its statement journal, and a batch's rows change the same
+// index pages. The statements stay prepared (a batch size repeats).
 func (d *DB) insertRows(ctx context.Context, tx *sql.Tx, head string, rows [][]any, tail string) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	one := "(" + placeholders(len(rows[0])) + ")"
 	args := make([]any, 0, min(insertChunk, len(rows))*len(rows[0]))
+	chunk := min(insertChunk, 32766/len(rows[0]))
 	for len(rows) > 0 {
-		n := insertChunk
-		for n > len(rows) {
-			n /= 2
-		}
+		n := min(chunk, len(rows))
 		var q strings.Builder
 		q.Grow(len(head) + n*(len(one)+1) + len(tail))
 		q.WriteString(head)
