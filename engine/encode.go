@@ -259,6 +259,14 @@ func appendResource(b []byte, r *finding.ResourceRef) ([]byte, bool) {
 	return append(b, '}'), ok
 }
 
+// jsonSafe are the ASCII bytes encoding/json writes as they are.
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendStr quotes s exactly as encoding/json does (HTML characters,
 // control characters, invalid UTF-8, U+2028 and U+2029 escaped).
 func appendStr(b []byte, s string) ([]byte, bool) {
@@ -267,7 +275,7 @@ func appendStr(b []byte, s string) ([]byte, bool) {
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if jsonSafe[c] {
 				i++
 				continue
 			}
