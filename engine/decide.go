@@ -195,6 +195,9 @@ func (e *Engine) Decide(ctx context.Context, f *finding.Finding, opt Options) (*
 		drop string // steps are shown, dropped for this reason
 	}
 	var contribs []contrib
+	if len(p.Rules) > 0 {
+		pl.Rules = make([]RuleVerdict, 0, len(p.Rules)) // one verdict per rule
+	}
 	for i, r := range p.Rules {
 		v := RuleVerdict{Rule: r.Name}
 		switch {

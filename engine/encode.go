@@ -23,11 +23,31 @@ var errSlowPath = errors.New("engine: plan needs encoding/json")
 // its target or calls) is left to encoding/json, for the whole plan. TestEncodePlanMatchesJSON checks the
 // equivalence.
 func encodePlan(pl *Plan) ([]byte, error) {
-	b, err := appendPlan(make([]byte, 0, 2048), pl)
+	b, err := appendPlan(make([]byte, 0, planSize(pl)), pl)
 	if err == nil {
 		return b, nil
 	}
 	return json.Marshal(pl)
+}
+
+// planSize is about the length of pl's JSON, so that encoding it allocates
+// once.
+func planSize(pl *Plan) int {
+	fs := &pl.Finding
+	n := 400 + len(pl.DecisionID) + len(fs.Key) + len(fs.Type) + len(fs.Title) + len(fs.SampleWhy) + len(fs.Origin) + len(pl.Summary) +
+		250*len(fs.Resources)
+	for _, r := range pl.Rules {
+		n += 40 + len(r.Rule) + len(r.Why) + len(r.Mode)
+	}
+	for _, g := range pl.Guards {
+		n += 40 + len(g.Guard) + len(g.Verdict) + len(g.Reason)
+	}
+	for _, ps := range pl.Steps {
+		if ps != nil {
+			n += 160 + len(ps.Key) + len(ps.Name) + len(ps.Rule) + len(ps.TargetID) + len(ps.Reason) + 64*len(ps.Params)
+		}
+	}
+	return n + n/16
 }
 
 func appendPlan(b []byte, pl *Plan) ([]byte, error) {
