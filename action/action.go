@@ -58,6 +58,12 @@ type Request struct {
 	// Prior is the state recorded by an earlier attempt of this step, if
 	// one recorded it before a crash; for Undo, the state to restore.
 	Prior json.RawMessage
+	// Announce is set by the engine for the notify step when notifications
+	// are configured: it hands the decision's announcement (every step's
+	// status at that moment) to the notification dispatcher, on route
+	// (empty: the routes whose match takes it) with message added, and
+	// reports whether it was queued. Delivery happens later.
+	Announce func(route, message string) bool
 }
 
 // Call is one API call a step would make, as Plan reports it.

@@ -42,17 +42,22 @@ func (recordStep) Undo(context.Context, *Request) Result {
 	return Skipped("a record has nothing to undo")
 }
 
-// notifyStep is the placeholder for notifications: the message and route are
-// recorded in the ledger; delivery channels (SNS, Slack, ...) come later.
+// notifyStep announces the decision: the engine runs it after every other
+// step of the decision, and it hands one message — the finding, the
+// decision and every step's status — to the notification dispatcher on its
+// route. It is done when the message is queued; delivery is reported later
+// in the audit trail (notify.delivered, notify.failed …). A decision whose
+// plan has a notify step is announced by it only, never twice.
 type notifyStep struct{}
 
 func (notifyStep) Spec() Spec {
 	return Spec{
 		Name: "notify",
-		Description: "Notify people about the finding and what reflex did. In this build no channel is wired: " +
-			"the step records the message in the ledger and reports itself skipped.",
+		Description: "Announce the decision and every step's status on a notification route (notifications.routes). " +
+			"Runs after the decision's other steps; done when the message is queued, delivery is recorded in the audit trail. " +
+			"Without a notifications section it is skipped and the message is recorded in the ledger only.",
 		Params: []Param{
-			{Name: "route", Type: TypeString, Default: "default", Description: "the notification route to use"},
+			{Name: "route", Type: TypeString, Default: "default", Description: "the notification route to use (default: the routes whose match takes the event)"},
 			{Name: "message", Type: TypeString, Default: "", Description: "extra text for the notification"},
 		},
 		Effect:    ReadOnly,
@@ -61,20 +66,46 @@ func (notifyStep) Spec() Spec {
 	}
 }
 
+func notifyRoute(p Params) string {
+	r := p.String("route")
+	if r == "default" {
+		return ""
+	}
+	return r
+}
+
 func (notifyStep) Plan(_ context.Context, req *Request) ([]Call, error) {
-	return []Call{{Service: "notify", Action: "Send", Target: req.Params.String("route"),
-		Note: "no channel in this build: recorded in the ledger only"}}, nil
+	route := notifyRoute(req.Params)
+	target := route
+	if target == "" {
+		target = "(the routes that match)"
+	}
+	return []Call{{Service: "notify", Action: "Submit", Target: target,
+		Note: "one message for the decision, after its other steps; delivery recorded in the audit trail"}}, nil
 }
 
 func (notifyStep) Do(_ context.Context, req *Request) Result {
+	route := notifyRoute(req.Params)
 	out, _ := json.Marshal(map[string]any{
 		"route":   req.Params.String("route"),
 		"message": req.Params.String("message"),
 		"finding": req.Finding.Key().String(),
 		"type":    req.Finding.Type,
 	})
-	return Result{Status: StatusSkipped, Output: out,
-		Reason: "no notification channel in this build: message recorded in the ledger, not delivered"}
+	if req.Announce == nil {
+		return Result{Status: StatusSkipped, Output: out,
+			Reason: "no notifications configured: message recorded in the ledger, not sent"}
+	}
+	if !req.Announce(route, req.Params.String("message")) {
+		return Result{Status: StatusSkipped, Output: out,
+			Reason: "not queued: the notification queue is full or closed (the drop is in the audit trail)"}
+	}
+	on := "route " + req.Params.String("route")
+	if route == "" {
+		on = "the routes that match"
+	}
+	return Result{Status: StatusDone, Output: out,
+		Reason: "queued on " + on + "; delivery is recorded in the audit trail (notify.*)"}
 }
 
 func (notifyStep) Undo(context.Context, *Request) Result {

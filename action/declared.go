@@ -3,6 +3,7 @@ package action
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/reflexsec/reflex/finding"
 )
@@ -50,14 +51,67 @@ func (d declaredStep) Undo(context.Context, *Request) Result {
 	return Failed(fmt.Errorf("%s: %w", d.spec.Name, ErrNotImplemented), false)
 }
 
+// provided are the implementations AWS step packages offer (Provide).
+var provided struct {
+	sync.Mutex
+	fns []func() []Step
+}
+
+// Provide offers implementations of steps: every registry made by
+// NewRegistry after it holds them in place of the declared steps of the
+// same name. The AWS step packages (action/ec2, action/iam, action/s3,
+// action/findings) call it from init, so importing them is enough; their
+// steps take AWS clients from the context (cloud.NewContext), never from a
+// package variable.
+func Provide(fn func() []Step) {
+	provided.Lock()
+	provided.fns = append(provided.fns, fn)
+	provided.Unlock()
+}
+
+// declared returns the AWS steps: implementations where a package
+// provided them, the declared contracts otherwise.
 func declared() []Step {
+	impl := map[string]Step{}
+	var order []string
+	provided.Lock()
+	for _, fn := range provided.fns {
+		for _, s := range fn() {
+			if _, dup := impl[s.Spec().Name]; !dup {
+				order = append(order, s.Spec().Name)
+			}
+			impl[s.Spec().Name] = s
+		}
+	}
+	provided.Unlock()
+	var out []Step
+	for _, d := range declaredContracts() {
+		if s, ok := impl[d.Spec().Name]; ok {
+			out = append(out, s)
+			delete(impl, d.Spec().Name)
+			continue
+		}
+		out = append(out, d)
+	}
+	for _, n := range order {
+		if s, ok := impl[n]; ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// DeclaredContracts returns the declared (not implemented) AWS steps, for
+// tests that keep them in line with the implementations.
+func DeclaredContracts() []Step { return declaredContracts() }
+
+func declaredContracts() []Step {
 	inst := []string{finding.KindInstance}
 	principal := []string{finding.KindUser, finding.KindRole}
 	return []Step{
 		Declared(Spec{Name: "ec2.capture-evidence", Effect: ReadOnly, Targets: inst,
 			Description: "Capture the instance's metadata before any change: instance, interfaces, security groups, profile, tags, Auto Scaling and load balancer membership, console output.",
-			Params:      []Param{{Name: "bucket", Type: TypeString, Description: "S3 bucket to write the evidence to (default: the ledger only)"}},
-			IAMActions:  []string{"ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:GetConsoleOutput", "autoscaling:DescribeAutoScalingInstances", "elasticloadbalancing:DescribeTargetHealth", "s3:PutObject"}},
+			IAMActions:  []string{"ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:GetConsoleOutput", "autoscaling:DescribeAutoScalingInstances", "elasticloadbalancing:DescribeTargetHealth"}},
 			Call{Service: "ec2", Action: "DescribeInstances"}, Call{Service: "ec2", Action: "GetConsoleOutput"}),
 		Declared(Spec{Name: "ec2.protect", Effect: Reversible, Targets: inst,
 			Description: "Protect the evidence: termination protection, shutdown behaviour stop, DeleteOnTermination=false on every volume.",
@@ -80,7 +134,7 @@ func declared() []Step {
 			Call{Service: "elasticloadbalancing", Action: "DeregisterTargets"}),
 		Declared(Spec{Name: "ec2.snapshot", Effect: Reversible, Targets: inst,
 			Description: "Start snapshots of every EBS volume of the instance (CreateSnapshots, tagged); does not wait for completion. Release keeps the snapshots.",
-			Params:      []Param{{Name: "copy_tags", Type: TypeBool, Default: true, Description: "copy the instance's tags to the snapshots"}},
+			Params:      []Param{{Name: "copy_tags", Type: TypeBool, Default: true, Description: "copy the volumes' tags to the snapshots"}},
 			IAMActions:  []string{"ec2:CreateSnapshots", "ec2:CreateTags", "ec2:DescribeSnapshots"}},
 			Call{Service: "ec2", Action: "CreateSnapshots", Input: map[string]any{"CopyTagsFromSource": "volume"}}),
 		Declared(Spec{Name: "ec2.isolate", Effect: Reversible, Targets: inst,
@@ -98,9 +152,21 @@ func declared() []Step {
 			Call{Service: "ec2", Action: "DisassociateAddress"}),
 		Declared(Spec{Name: "ec2.revoke-instance-credentials", Effect: Reversible, Targets: inst,
 			Description: "Detach the instance profile and deny the role's sessions issued before now (aws:TokenIssueTime). The role may be shared: every session of it is cut.",
-			Params:      []Param{{Name: "revoke_role_sessions", Type: TypeBool, Default: false, Description: "also revoke older sessions of the role (hits every user of the role)"}},
-			IAMActions:  []string{"ec2:DescribeIamInstanceProfileAssociations", "ec2:DisassociateIamInstanceProfile", "ec2:AssociateIamInstanceProfile", "iam:PutRolePolicy", "iam:DeleteRolePolicy"}},
+			Params: []Param{
+				{Name: "replace_with", Type: TypeString, Description: "instance profile name or ARN to put in place (default: remove the profile)"},
+				{Name: "revoke_role_sessions", Type: TypeBool, Default: false, Description: "also deny the role's sessions issued before now (hits every user of the role)"},
+			},
+			IAMActions: []string{"ec2:DescribeIamInstanceProfileAssociations", "ec2:DisassociateIamInstanceProfile", "ec2:AssociateIamInstanceProfile", "iam:PutRolePolicy", "iam:DeleteRolePolicy"}},
 			Call{Service: "ec2", Action: "DisassociateIamInstanceProfile"}, Call{Service: "iam", Action: "PutRolePolicy", Note: "only with revoke_role_sessions"}),
+		Declared(Spec{Name: "ec2.contain", Effect: Reversible, Targets: inst,
+			Description: "The whole EC2 containment (capture, protect, tag, detach from Auto Scaling, deregister, snapshot, isolate, Elastic IPs, instance profile) in one step and four round trips.",
+			Params: []Param{
+				{Name: "isolation_group", Type: TypeString, Description: "security group id to use as the isolation group (default: reflex-isolation, created per VPC)"},
+				{Name: "untrack_first", Type: TypeBool, Default: true, Description: "pass through an allow-all group so established connections are cut"},
+				{Name: "remove_profile", Type: TypeBool, Default: true, Description: "remove the instance profile (no new instance credentials)"},
+			},
+			IAMActions: []string{"ec2:DescribeInstances", "ec2:ModifyNetworkInterfaceAttribute", "ec2:CreateSnapshots", "autoscaling:DetachInstances", "elasticloadbalancing:DeregisterTargets"}},
+			Call{Service: "ec2", Action: "ModifyNetworkInterfaceAttribute", Note: "untrack then isolation group, every interface in parallel"}),
 		Declared(Spec{Name: "ec2.stop", Effect: Irreversible, Targets: inst,
 			Description: "Stop the instance (memory is lost). Never runs when evidence capture failed. Approve mode only.",
 			IAMActions:  []string{"ec2:StopInstances"}},
@@ -111,8 +177,11 @@ func declared() []Step {
 			Call{Service: "iam", Action: "UpdateAccessKey", Input: map[string]any{"Status": "Inactive"}}),
 		Declared(Spec{Name: "iam.deny-all", Effect: Reversible, Targets: principal,
 			Description: "Attach AWSDenyAll to the user or role of the finding.",
-			Params:      []Param{{Name: "policy_arn", Type: TypeString, Default: "arn:aws:iam::aws:policy/AWSDenyAll", Description: "the deny policy to attach"}},
-			IAMActions:  []string{"iam:AttachUserPolicy", "iam:DetachUserPolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy"}},
+			Params: []Param{
+				{Name: "policy_arn", Type: TypeString, Default: "arn:aws:iam::aws:policy/AWSDenyAll", Description: "the managed deny policy to attach"},
+				{Name: "inline", Type: TypeBool, Default: false, Description: "put an inline deny-all policy (reflex-deny-all) instead of attaching a managed one"},
+			},
+			IAMActions: []string{"iam:AttachUserPolicy", "iam:DetachUserPolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy"}},
 			Call{Service: "iam", Action: "AttachUserPolicy|AttachRolePolicy"}),
 		Declared(Spec{Name: "iam.revoke-sessions", Effect: Reversible, Targets: principal,
 			Description: "Deny the principal's temporary sessions issued before now (aws:TokenIssueTime). Does not stop long-term keys: deactivate them too.",
@@ -127,13 +196,33 @@ func declared() []Step {
 			IAMActions:  []string{"s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"}},
 			Call{Service: "s3", Action: "PutPublicAccessBlock", Input: map[string]any{"BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": true, "RestrictPublicBuckets": true}}),
 		Declared(Spec{Name: "findings.update", Effect: Reversible,
-			Description: "Close the loop on the finding: add a note and archive it in GuardDuty, or set its Security Hub workflow status.",
+			Description: "Close the loop on the finding: archive it in GuardDuty and/or set its Security Hub workflow status with a note.",
 			Params: []Param{
 				{Name: "archive", Type: TypeBool, Default: false, Description: "archive the GuardDuty finding"},
 				{Name: "workflow", Type: TypeString, Enum: []string{"NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"}, Description: "Security Hub workflow status to set"},
 				{Name: "note", Type: TypeString, Description: "note added to the finding"},
 			},
-			IAMActions: []string{"guardduty:ArchiveFindings", "guardduty:UnarchiveFindings", "guardduty:UpdateFindingsFeedback", "securityhub:BatchUpdateFindings"}},
+			IAMActions: []string{"guardduty:ListDetectors", "guardduty:GetFindings", "guardduty:ArchiveFindings", "guardduty:UnarchiveFindings", "securityhub:BatchUpdateFindings"}},
 			Call{Service: "guardduty", Action: "ArchiveFindings", Note: "with archive"}, Call{Service: "securityhub", Action: "BatchUpdateFindings", Note: "with workflow or note"}),
+		Declared(Spec{Name: "guardduty.archive", Effect: Reversible,
+			Description: "Archive the finding in GuardDuty (release unarchives it, unless it was archived before).",
+			IAMActions:  []string{"guardduty:ListDetectors", "guardduty:GetFindings", "guardduty:ArchiveFindings", "guardduty:UnarchiveFindings"}},
+			Call{Service: "guardduty", Action: "ArchiveFindings"}),
+		Declared(Spec{Name: "guardduty.feedback", Effect: ReadOnly,
+			Description: "Give GuardDuty feedback on the finding (USEFUL or NOT_USEFUL).",
+			Params: []Param{
+				{Name: "feedback", Type: TypeString, Default: "USEFUL", Enum: []string{"USEFUL", "NOT_USEFUL"}, Description: "the feedback"},
+				{Name: "comments", Type: TypeString, Default: "", Description: "a comment sent with it"},
+			},
+			IAMActions: []string{"guardduty:ListDetectors", "guardduty:UpdateFindingsFeedback"}},
+			Call{Service: "guardduty", Action: "UpdateFindingsFeedback"}),
+		Declared(Spec{Name: "securityhub.update", Effect: Reversible,
+			Description: "Set the finding's Security Hub workflow status and add a note saying what reflex did.",
+			Params: []Param{
+				{Name: "workflow", Type: TypeString, Default: "NOTIFIED", Enum: []string{"NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"}, Description: "the workflow status to set"},
+				{Name: "note", Type: TypeString, Default: "", Description: "the note (default: what reflex did and where to read it)"},
+			},
+			IAMActions: []string{"securityhub:BatchUpdateFindings"}},
+			Call{Service: "securityhub", Action: "BatchUpdateFindings"}),
 	}
 }

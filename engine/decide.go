@@ -32,6 +32,9 @@ type Engine struct {
 	Ledger store.Ledger
 	Now    func() time.Time
 	Log    *slog.Logger
+	// Notify, when set, takes the announcement of every decision that
+	// waits, plans (dry-run), runs or is answered (see announce.go).
+	Notify Announcer
 }
 
 func (e *Engine) now() time.Time {

@@ -357,8 +357,15 @@ execution: {backoff: 1ms}
 	if o.Steps[0].Attempts != 1 {
 		t.Errorf("permanent failure retried: %d attempts", o.Steps[0].Attempts)
 	}
-	// on_failure: stop (the default) skips the rest of the sequence, saying why
+	// on_failure: stop (the default) skips the rest of the sequence, saying
+	// why; notify still runs, so that the failure is announced
 	for _, s := range o.Steps[1:] {
+		if s.Name == "notify" {
+			if s.State != store.StepSkipped || !strings.Contains(s.Reason, "no notifications configured") {
+				t.Errorf("notify after a failed step: %s %s", s.State, s.Reason)
+			}
+			continue
+		}
 		if s.State != store.StepSkipped || !strings.Contains(s.Reason, "test.effect failed (on_failure: stop)") {
 			t.Errorf("after a failed step: %s %s %s", s.Name, s.State, s.Reason)
 		}

@@ -92,7 +92,12 @@ func (e *Engine) Execute(ctx context.Context, decisionID string) (*Outcome, erro
 	var order []string
 	groups := map[string][]*store.Step{}
 	var tail []*store.Step
+	var notifySteps []*store.Step
 	for _, s := range journal {
+		if s.Name == "notify" && s.Target == "" {
+			notifySteps = append(notifySteps, s) // announces the others: runs last
+			continue
+		}
 		if s.Target == "" {
 			tail = append(tail, s)
 			continue
@@ -101,6 +106,29 @@ func (e *Engine) Execute(ctx context.Context, decisionID string) (*Outcome, erro
 			order = append(order, s.Target)
 		}
 		groups[s.Target] = append(groups[s.Target], s)
+	}
+	tail = append(tail, notifySteps...)
+	// announce hands the decision's announcement to the notifier, with
+	// every step's state as journaled now; self is the notify step.
+	var announce func(self, route, message string) bool
+	if e.Notify != nil {
+		announce = func(self, route, message string) bool {
+			steps, err := led.DecisionSteps(ctx, dec.ID)
+			if err != nil {
+				e.log().Warn("decision not announced", "decision", dec.ID, "error", err.Error())
+				return false
+			}
+			ev := e.journalEvent(f, plan, steps, "", "", self)
+			if route != "" {
+				ev.Routes = []string{route}
+			} else {
+				ev.Routes = nil
+			}
+			if message != "" {
+				ev.Reason = message + "; " + ev.Reason
+			}
+			return e.submit(ev)
+		}
 	}
 	par := e.Policy.Execution.Parallel
 	if par < 1 {
@@ -115,13 +143,13 @@ func (e *Engine) Execute(ctx context.Context, decisionID string) (*Outcome, erro
 		go func(seq []*store.Step) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := e.runSequence(ctx, f, planned, seq); err != nil {
+			if err := e.runSequence(ctx, f, planned, seq, announce); err != nil {
 				errc <- err
 			}
 		}(groups[t])
 	}
 	wg.Wait()
-	if err := e.runSequence(ctx, f, planned, tail); err != nil {
+	if err := e.runSequence(ctx, f, planned, tail, announce); err != nil {
 		errc <- err
 	}
 	close(errc)
@@ -145,13 +173,17 @@ func (e *Engine) Execute(ctx context.Context, decisionID string) (*Outcome, erro
 	}
 	_ = led.Append(ctx, &store.Event{At: e.now(), Kind: "decision." + out.Status, FindingKey: dec.FindingKey, DecisionID: dec.ID,
 		Message: fmt.Sprintf("%d step(s), %d failed", len(out.Steps), out.Failed())})
+	if !announcedByStep(out.Steps) {
+		e.submit(e.journalEvent(f, plan, out.Steps, "", "", ""))
+	}
 	return out, nil
 }
 
 // runSequence runs steps in order; a failed step with on_failure stop skips
 // the rest of the sequence. Ledger errors abort (the decision stays
 // running and is resumed later); step failures do not.
-func (e *Engine) runSequence(ctx context.Context, f *finding.Finding, planned map[string]*PlannedStep, seq []*store.Step) error {
+func (e *Engine) runSequence(ctx context.Context, f *finding.Finding, planned map[string]*PlannedStep, seq []*store.Step,
+	announce func(self, route, message string) bool) error {
 	stopped := ""
 	for _, s := range seq {
 		if err := ctx.Err(); err != nil {
@@ -168,7 +200,7 @@ func (e *Engine) runSequence(ctx context.Context, f *finding.Finding, planned ma
 			}
 			continue
 		}
-		if stopped != "" {
+		if stopped != "" && cur.Name != "notify" { // a failure is announced too
 			if err := e.endWithout(ctx, cur, store.StepSkipped, "not run: the earlier step "+stopped+" failed (on_failure: stop)"); err != nil {
 				return err
 			}
@@ -180,7 +212,7 @@ func (e *Engine) runSequence(ctx context.Context, f *finding.Finding, planned ma
 			}
 			continue
 		}
-		state, err := e.runStep(ctx, f, ps, cur)
+		state, err := e.runStep(ctx, f, ps, cur, announce)
 		if err != nil {
 			return err
 		}
@@ -207,7 +239,8 @@ func (e *Engine) endWithout(ctx context.Context, s *store.Step, state, reason st
 
 // runStep runs one step with retries and a timeout per attempt, journaling
 // it, and returns its final state.
-func (e *Engine) runStep(ctx context.Context, f *finding.Finding, ps *PlannedStep, cur *store.Step) (string, error) {
+func (e *Engine) runStep(ctx context.Context, f *finding.Finding, ps *PlannedStep, cur *store.Step,
+	announce func(self, route, message string) bool) (string, error) {
 	led := e.Ledger
 	ex := e.Policy.Execution
 	step, ok := e.Registry.Lookup(ps.Name)
@@ -252,7 +285,11 @@ func (e *Engine) runStep(ctx context.Context, f *finding.Finding, ps *PlannedSte
 		case perr != nil:
 			res = action.Failed(fmt.Errorf("parameters: %w", perr), false)
 		default:
-			res = e.attempt(ctx, step, &action.Request{Key: cur.Key, Finding: f, Target: ps.Target, Params: params, Prior: st.Prior}, timeout)
+			req := &action.Request{Key: cur.Key, Finding: f, Target: ps.Target, Params: params, Prior: st.Prior}
+			if ps.Name == "notify" && announce != nil {
+				req.Announce = func(route, message string) bool { return announce(cur.Key, route, message) }
+			}
+			res = e.attempt(ctx, step, req, timeout)
 		}
 		if res.Status != action.StatusFailed || !res.Retry || attempt >= retries || ctx.Err() != nil {
 			break

@@ -21,13 +21,14 @@ rules:
     mode: enforce
     steps:
       - step: test.effect
-        params: {dir: $DIR, sleep: 2s}
+        params: {dir: $DIR, sleep: 1h}
         timeout: 50ms
         retries: 1
 execution: {backoff: 1ms}
 `)
 	f := loadFinding(t, "UnauthorizedAccess_EC2_TorClient__elastic.json", real("t1"))
-	start := time.Now()
+	// The step would sleep an hour: Run returns only because the timeout
+	// cuts it (otherwise the test runs into go test's own timeout).
 	res, _, err := fx.eng.Run(context.Background(), []*finding.Finding{f}, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -35,9 +36,6 @@ execution: {backoff: 1ms}
 	s := res[0].Outcome.Steps[0]
 	if s.State != store.StepFailed || s.Attempts != 2 || !strings.Contains(s.Reason, "timed out after 50ms") {
 		t.Fatalf("%s after %d attempts: %s", s.State, s.Attempts, s.Reason)
-	}
-	if time.Since(start) > time.Second {
-		t.Fatal("the timeout did not cut the step")
 	}
 }
 

@@ -297,6 +297,10 @@ func (e *Engine) commitBatch(ctx context.Context, b *batch) ([]*Result, error) {
 			// decided against a stale view: the ledger kept the first
 			b.plans[i].Status = store.DecisionNothing
 			b.plans[i].Summary = "duplicate delivery: nothing to do"
+			continue
+		}
+		if ch == store.New || ch == store.Updated {
+			e.announcePlan(b.fs[i], b.plans[i])
 		}
 	}
 	return out, nil
@@ -356,8 +360,10 @@ func (e *Engine) Expire(ctx context.Context) ([]*store.Decision, error) {
 		return nil, err
 	}
 	for _, d := range decs {
+		const why = "the plan waited past its expiry without an answer: cancelled"
 		_ = e.Ledger.Append(ctx, &store.Event{At: e.now(), Kind: "approval.expired", FindingKey: d.FindingKey, DecisionID: d.ID,
-			Message: "the plan waited past its expiry without an answer: cancelled"})
+			Message: why})
+		e.announceAnswer(ctx, d, OutcomeExpired, why)
 	}
 	return decs, nil
 }
@@ -391,7 +397,12 @@ func (e *Engine) Answer(ctx context.Context, decisionID string, approve bool, by
 	}
 	_ = e.Ledger.Append(ctx, &store.Event{At: now, Kind: "approval." + verdict, FindingKey: dec.FindingKey, DecisionID: decisionID, Actor: by,
 		Message: verdict + " by " + by + reasonSuffix(reason)})
-	if !approve || !run {
+	switch {
+	case !approve:
+		e.announceAnswer(ctx, dec, OutcomeDenied, "denied by "+by+reasonSuffix(reason))
+		return nil, nil
+	case !run:
+		e.announceAnswer(ctx, dec, OutcomeApproved, "approved by "+by+reasonSuffix(reason)+"; runs at the next reflex run")
 		return nil, nil
 	}
 	return e.Execute(ctx, decisionID)

@@ -31,16 +31,21 @@ const (
 // was decided and why, and what happened to each step. The engine fills it;
 // it holds no engine type, so channel packages stay free of engine imports.
 type Event struct {
-	Kind       string    `json:"kind"`                  // decision | release | test
-	DecisionID string    `json:"decision_id,omitempty"` // the ledger's decision id
-	Rule       string    `json:"rule,omitempty"`        // the rule that fired
-	Mode       string    `json:"mode,omitempty"`        // dry-run | approve | enforce
-	Outcome    string    `json:"outcome,omitempty"`     // e.g. contained, failed, waiting-approval, dry-run, released
-	Reason     string    `json:"reason,omitempty"`      // why reflex decided so
-	Steps      []Step    `json:"steps,omitempty"`
-	Release    string    `json:"release,omitempty"` // the command that undoes the response
-	At         time.Time `json:"at"`
-	Finding    Finding   `json:"finding"`
+	Kind       string   `json:"kind"`                  // decision | release | test
+	DecisionID string   `json:"decision_id,omitempty"` // the ledger's decision id
+	Rule       string   `json:"rule,omitempty"`        // the rule that fired (the first, when several did)
+	AlsoRules  []string `json:"also_rules,omitempty"`  // the other rules that fired
+	// Routes are the routes the decision's notify step named: they take
+	// the event whatever their match says (a dry-run still needs
+	// modes: [dry-run]). Empty: the routes whose match takes it.
+	Routes  []string  `json:"routes,omitempty"`
+	Mode    string    `json:"mode,omitempty"`    // dry-run | approve | enforce
+	Outcome string    `json:"outcome,omitempty"` // waiting-approval, dry-run, done, failed, approved, denied, expired, released
+	Reason  string    `json:"reason,omitempty"`  // why reflex decided so
+	Steps   []Step    `json:"steps,omitempty"`
+	Release string    `json:"release,omitempty"` // the command that undoes the response
+	At      time.Time `json:"at"`
+	Finding Finding   `json:"finding"`
 }
 
 // Step is one step of a response and its honest status.

@@ -9,7 +9,10 @@ import (
 func (r *Route) Matches(ev *Event) bool {
 	m := &r.Match
 	f := &ev.Finding
-	if len(m.Rules) > 0 && !anyGlob(m.Rules, ev.Rule) {
+	if !r.wantsMode(ev) {
+		return false
+	}
+	if len(m.Rules) > 0 && !anyGlob(m.Rules, ev.Rule) && !slices.ContainsFunc(ev.AlsoRules, func(s string) bool { return anyGlob(m.Rules, s) }) {
 		return false
 	}
 	if len(m.Bands) > 0 && !slices.Contains(m.Bands, f.Band) {
@@ -42,16 +45,32 @@ func (r *Route) Matches(ev *Event) bool {
 	return true
 }
 
+// wantsMode keeps dry-run decisions (nothing was done) to the routes that
+// list dry-run in match.modes: by default people hear about what reflex did
+// or waits to do, not about every plan it only recorded.
+func (r *Route) wantsMode(ev *Event) bool {
+	if ev.Kind == KindDecision && ev.Mode == ModeDryRun {
+		return slices.Contains(r.Match.Modes, ModeDryRun)
+	}
+	return true
+}
+
+// ModeDryRun is the mode of a decision that only plans.
+const ModeDryRun = "dry-run"
+
 // Continues reports whether later routes apply after this one matched.
 func (r *Route) Continues() bool { return r.Continue == nil || *r.Continue }
 
 // Targets returns the (route, channel) pairs ev goes to, each channel once
-// (the first route that names it wins).
+// (the first route that names it wins). A route takes ev when its match
+// does, or when ev names it (Event.Routes: the route of the decision's
+// notify step).
 func (c *Config) Targets(ev *Event) []Target {
 	var out []Target
 	seen := map[string]bool{}
 	for _, r := range c.Routes {
-		if !r.Matches(ev) {
+		named := slices.Contains(ev.Routes, r.Name) && r.wantsMode(ev)
+		if !named && !r.Matches(ev) {
 			continue
 		}
 		for _, ch := range r.Channels {

@@ -47,7 +47,19 @@ func (r *clauseRefs) add(c int32) {
 type affixTable struct {
 	lens []int
 	m    map[string]clauseRefs
+	// edge[k] is the set of the first bytes (of the last, for a suffix
+	// table) of the operands lens[k] long: a value whose byte is not in it
+	// needs no look-up for that length.
+	edge []byteSet
 }
+
+// byteSet is a set of bytes.
+type byteSet [4]uint64
+
+func (s *byteSet) add(c byte)                 { s[c>>6] |= 1 << (c & 63) }
+func (s *byteSet) has(c byte) bool            { return s[c>>6]>>(c&63)&1 != 0 }
+func (s *byteSet) addAll()                    { *s = byteSet{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)} }
+func (t *affixTable) skip(k int, c byte) bool { return !t.edge[k].has(c) }
 
 func (t *affixTable) add(s string, c int32) {
 	if t.m == nil {
@@ -61,9 +73,21 @@ func (t *affixTable) add(s string, c int32) {
 	t.m[s] = r
 }
 
-func (t *affixTable) finish() {
+func (t *affixTable) finish(suffix bool) {
 	sort.Ints(t.lens)
 	t.lens = compactInts(t.lens)
+	t.edge = make([]byteSet, len(t.lens))
+	for s := range t.m {
+		k := sort.SearchInts(t.lens, len(s))
+		switch {
+		case s == "":
+			t.edge[k].addAll()
+		case suffix:
+			t.edge[k].add(s[len(s)-1])
+		default:
+			t.edge[k].add(s[0])
+		}
+	}
 }
 
 func compactInts(s []int) []int {
@@ -96,22 +120,25 @@ type anyButEntry struct {
 
 // fieldMatcher indexes the values of every clause on one field.
 type fieldMatcher struct {
-	exact   map[string]clauseRefs // strings
-	numText map[string]clauseRefs // number literals, by text
-	numEq   map[int64]clauseRefs  // number literals, by quantized value
-	trueC   clauseRefs
-	falseC  clauseRefs
-	nullC   clauseRefs
-	prefix  affixTable
-	suffix  affixTable
-	ciExact map[string]clauseRefs // folded
-	ciPref  affixTable            // folded
-	ciSuff  affixTable            // folded
-	wild    wildIndex
-	ranges  []rangeEntry
-	ips     ipTable
-	anyBut  []anyButEntry
-	exists  clauseRefs // exists:true
+	exact map[string]clauseRefs // strings
+	// exactFirst holds the first bytes of the exact strings (all bytes when
+	// one is empty): a value starting with another byte needs no look-up
+	exactFirst byteSet
+	numText    map[string]clauseRefs // number literals, by text
+	numEq      map[int64]clauseRefs  // number literals, by quantized value
+	trueC      clauseRefs
+	falseC     clauseRefs
+	nullC      clauseRefs
+	prefix     affixTable
+	suffix     affixTable
+	ciExact    map[string]clauseRefs // folded
+	ciPref     affixTable            // folded
+	ciSuff     affixTable            // folded
+	wild       wildIndex
+	ranges     []rangeEntry
+	ips        ipTable
+	anyBut     []anyButEntry
+	exists     clauseRefs // exists:true
 
 	needNum  bool // parse numbers
 	needIP   bool // parse strings as IP addresses
@@ -127,6 +154,11 @@ func (f *fieldMatcher) add(v *value, c int32) {
 		r := f.exact[v.s]
 		r.add(c)
 		f.exact[v.s] = r
+		if v.s == "" {
+			f.exactFirst.addAll()
+		} else {
+			f.exactFirst.add(v.s[0])
+		}
 	case opExactIP, opCIDR:
 		f.needIP = true
 		f.ips.add(v.ip, c)
@@ -310,6 +342,11 @@ func buildSnapshot(entries []entry) *snapshot {
 				n.small = append(n.small, namedNode{name: name, node: c})
 			}
 		}
+		for name := range n.children {
+			if len(name) < 64 {
+				n.lens |= 1 << len(name)
+			}
+		}
 		for _, c := range n.children {
 			smallify(c)
 		}
@@ -320,10 +357,10 @@ func buildSnapshot(entries []entry) *snapshot {
 			f.wild.gid = append(f.wild.gid, int32(nwild))
 			nwild++
 		}
-		f.prefix.finish()
-		f.suffix.finish()
-		f.ciPref.finish()
-		f.ciSuff.finish()
+		f.prefix.finish(false)
+		f.suffix.finish(true)
+		f.ciPref.finish(false)
+		f.ciSuff.finish(true)
 	}
 	// Key each sub-rule on its rarest clause that needs a value: a clause
 	// many rules share (like "source") is a poor key however exact it is,

@@ -33,6 +33,8 @@ type pathNode struct {
 	// small holds the children when there are few: comparing a handful of
 	// names is faster than hashing the key.
 	small []namedNode
+	// lens has bit l set when a child's name is l bytes long (l < 64)
+	lens  uint64
 	field int32 // the field whose path ends here, or -1
 }
 
@@ -55,25 +57,48 @@ func (n *pathNode) lookup(key []byte) *pathNode {
 	return n.children[string(key)]
 }
 
+// step finds the child for a key: the child named key (whole), or, when key
+// has a dot, the child named by the part before the first dot and the rest
+// after it. Names never contain a dot, so the name before a dot at
+// len(name) is the key's whole first segment.
+func (n *pathNode) step(key []byte) (c *pathNode, rest []byte, whole bool) {
+	if n.small == nil {
+		if c = n.children[string(key)]; c != nil {
+			return c, nil, true
+		}
+		if i := bytes.IndexByte(key, '.'); i >= 0 {
+			return n.children[string(key[:i])], key[i+1:], false
+		}
+		return nil, nil, true
+	}
+	for k := range n.small {
+		name := n.small[k].name
+		switch {
+		case len(key) == len(name):
+			if string(key) == name {
+				return n.small[k].node, nil, true
+			}
+		case len(key) > len(name) && key[len(name)] == '.':
+			if string(key[:len(name)]) == name {
+				c, rest = n.small[k].node, key[len(name)+1:]
+			}
+		}
+	}
+	return c, rest, c == nil
+}
+
 // child finds the node for an event key. A key with dots addresses the same
 // path as the nested keys, as in EventBridge ({"a.b": 1} is a.b).
 func (n *pathNode) child(key []byte) *pathNode {
-	if n == nil || n.children == nil {
+	if n == nil {
 		return nil
 	}
-	if bytes.IndexByte(key, '.') < 0 {
-		return n.lookup(key)
-	}
-	for n != nil {
-		i := bytes.IndexByte(key, '.')
-		if i < 0 {
-			return n.lookup(key)
+	for n.children != nil {
+		c, rest, whole := n.step(key)
+		if whole {
+			return c
 		}
-		if n.children == nil {
-			return nil
-		}
-		n = n.lookup(key[:i])
-		key = key[i+1:]
+		n, key = c, rest
 	}
 	return nil
 }
@@ -87,221 +112,390 @@ var strSpecial = func() (t [256]bool) {
 	return t
 }()
 
-func (st *state) fail(msg string) error {
+// failAt records the first error, at offset i, and returns -1: the scanning
+// functions return the offset after what they read, or -1 once st.err is set.
+func (st *state) failAt(i int, msg string) int {
 	if st.err == nil {
-		st.err = &eventError{msg: msg, off: st.i}
+		st.err = &eventError{msg: msg, off: i}
 	}
+	return -1
+}
+
+func (st *state) fail(msg string) error {
+	st.failAt(st.i, msg)
 	return st.err
 }
 
-func (st *state) ws() {
-	b, i := st.b, st.i
-	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+// wsMask has bit c set for each JSON whitespace byte c.
+const wsMask = 1<<' ' | 1<<'\n' | 1<<'\t' | 1<<'\r'
+
+func isWS(c byte) bool { return c <= ' ' && wsMask>>c&1 != 0 }
+
+// skipWS returns the offset of the first byte at or after i that is not
+// whitespace.
+func skipWS(b []byte, i int) int {
+	for i < len(b) && isWS(b[i]) {
 		i++
 	}
-	st.i = i
+	return i
 }
 
 // scan reads the whole event.
 func (st *state) scan(root *pathNode) error {
-	st.ws()
-	if st.i >= len(st.b) || st.b[st.i] != '{' {
-		return st.fail("an event must be a JSON object")
+	b := st.b
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		st.failAt(i, "an event must be a JSON object")
+		return st.err
 	}
-	if err := st.object(root, 1); err != nil {
-		return err
+	if i = st.object(root, i, 1); i < 0 {
+		return st.err
 	}
-	st.ws()
-	if st.i != len(st.b) {
-		return st.fail("unexpected data after the event object")
+	if i = skipWS(b, i); i != len(b) {
+		st.failAt(i, "unexpected data after the event object")
+		return st.err
 	}
 	return nil
 }
 
-// object reads an object at st.i ('{') whose path node is n (nil: skip).
-func (st *state) object(n *pathNode, depth int) error {
+// object reads an object at b[i] ('{') whose path node n has children.
+func (st *state) object(n *pathNode, i, depth int) int {
 	if depth > maxEventDepth {
-		return st.fail("nesting too deep")
+		return st.failAt(i, "nesting too deep")
 	}
-	st.i++ // '{'
-	st.ws()
-	if st.i < len(st.b) && st.b[st.i] == '}' {
-		st.i++
-		return nil
+	b := st.b
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1
 	}
 	for {
-		if st.i >= len(st.b) || st.b[st.i] != '"' {
-			return st.fail("expected a string key")
+		if i >= len(b) || b[i] != '"' {
+			return st.failAt(i, "expected a string key")
 		}
 		var child *pathNode
-		if n != nil {
-			key, err := st.str(&st.keyBuf)
-			if err != nil {
-				return err
+		if child, i = st.key(n, i); i < 0 {
+			return -1
+		}
+		if i >= len(b) || b[i] != ':' {
+			if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
+				return st.failAt(i, "expected ':'")
 			}
-			child = n.child(key)
-		} else if err := st.skipStr(); err != nil {
-			return err
 		}
-		st.ws()
-		if st.i >= len(st.b) || st.b[st.i] != ':' {
-			return st.fail("expected ':'")
+		if i++; i < len(b) && isWS(b[i]) {
+			i = skipWS(b, i)
 		}
-		st.i++
-		st.ws()
-		if err := st.value(child, depth); err != nil {
-			return err
-		}
-		st.ws()
-		if st.i >= len(st.b) {
-			return st.fail("unexpected end of input")
-		}
-		switch st.b[st.i] {
-		case ',':
-			st.i++
-			st.ws()
-		case '}':
-			st.i++
-			return nil
+		switch {
+		case child != nil:
+			i = st.value(child, i, depth)
+		case i < len(b) && b[i] == '"':
+			i = st.skipString(i)
 		default:
-			return st.fail("expected ',' or '}'")
+			i = st.skip(i, depth)
+		}
+		if i < 0 {
+			return -1
+		}
+		if i >= len(b) || b[i] != ',' && b[i] != '}' {
+			if i = skipWS(b, i); i >= len(b) {
+				return st.failAt(i, "unexpected end of input")
+			}
+		}
+		switch b[i] {
+		case ',':
+			if i++; i < len(b) && isWS(b[i]) {
+				i = skipWS(b, i)
+			}
+		case '}':
+			return i + 1
+		default:
+			return st.failAt(i, "expected ',' or '}'")
 		}
 	}
 }
 
-func (st *state) array(n *pathNode, depth int) error {
-	if depth > maxEventDepth {
-		return st.fail("nesting too deep")
-	}
-	st.i++ // '['
-	tracked := n != nil
-	if tracked {
-		st.trail = append(st.trail, trailEntry{arr: st.arrays})
-		st.arrays++
-	}
-	st.ws()
-	if st.i < len(st.b) && st.b[st.i] == ']' {
-		st.i++
-		if tracked {
-			st.trail = st.trail[:len(st.trail)-1]
+// key reads the key at b[i] ('"') of an object whose path node is n, and
+// returns the child it names (or nil) and the offset after it.
+func (st *state) key(n *pathNode, i int) (*pathNode, int) {
+	b := st.b
+	if j, dot := shortStr(b, i); j >= 0 {
+		// Without a dot only a child of this length can match.
+		if l := uint(j - i - 1); !dot && l < 64 && n.lens>>l&1 == 0 {
+			return nil, j + 1
 		}
-		return nil
+		if dot {
+			return n.child(b[i+1 : j]), j + 1
+		}
+		return n.lookup(b[i+1 : j]), j + 1
+	}
+	var key []byte
+	if j := stringStop(b, i+1); j < len(b) && b[j] == '"' {
+		key, i = b[i+1:j], j+1
+	} else if key, i = st.str(i, &st.keyBuf); i < 0 {
+		return nil, -1
+	}
+	return n.child(key), i
+}
+
+// array reads an array at b[i] ('[') whose elements have path node n.
+func (st *state) array(n *pathNode, i, depth int) int {
+	if depth > maxEventDepth {
+		return st.failAt(i, "nesting too deep")
+	}
+	b := st.b
+	st.trail = append(st.trail, trailEntry{arr: st.arrays})
+	st.arrays++
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		st.trail = st.trail[:len(st.trail)-1]
+		return i + 1
 	}
 	for idx := uint32(0); ; idx++ {
-		if tracked {
-			st.trail[len(st.trail)-1].idx = idx
+		st.trail[len(st.trail)-1].idx = idx
+		if i = st.value(n, i, depth); i < 0 {
+			return -1
 		}
-		if err := st.value(n, depth); err != nil {
-			return err
+		if i = skipWS(b, i); i >= len(b) {
+			return st.failAt(i, "unexpected end of input")
 		}
-		st.ws()
-		if st.i >= len(st.b) {
-			return st.fail("unexpected end of input")
-		}
-		switch st.b[st.i] {
+		switch b[i] {
 		case ',':
-			st.i++
-			st.ws()
+			i = skipWS(b, i+1)
 		case ']':
-			st.i++
-			if tracked {
-				st.trail = st.trail[:len(st.trail)-1]
-			}
-			return nil
+			st.trail = st.trail[:len(st.trail)-1]
+			return i + 1
 		default:
-			return st.fail("expected ',' or ']'")
+			return st.failAt(i, "expected ',' or ']'")
 		}
 	}
 }
 
-// value reads one value at st.i; n is its path node, nil when no pattern
-// refers to it or below it.
-func (st *state) value(n *pathNode, depth int) error {
-	if st.i >= len(st.b) {
-		return st.fail("unexpected end of input")
+// value reads one value at b[i] whose path node n is not nil.
+func (st *state) value(n *pathNode, i, depth int) int {
+	b := st.b
+	if i >= len(b) {
+		return st.failAt(i, "unexpected end of input")
 	}
-	c := st.b[st.i]
-	if n == nil {
-		return st.skip(depth)
-	}
-	switch {
+	switch c := b[i]; {
 	case c == '{':
 		if n.children == nil {
-			return st.skip(depth)
+			return st.skip(i, depth)
 		}
-		return st.object(n, depth+1)
+		return st.object(n, i, depth+1)
 	case c == '[':
-		return st.array(n, depth+1)
+		return st.array(n, i, depth+1)
+	case n.field < 0:
+		return st.skip(i, depth)
 	case c == '"':
-		if n.field < 0 {
-			return st.skipStr()
+		s, j := st.str(i, &st.strBuf)
+		if j >= 0 {
+			st.onString(n.field, s)
 		}
-		s, err := st.str(&st.strBuf)
-		if err != nil {
-			return err
+		return j
+	case c == '-' || isDigit(c):
+		j := st.number(i)
+		if j >= 0 {
+			st.onNumber(n.field, b[i:j])
 		}
-		st.onString(n.field, s)
-	case c == '-' || c >= '0' && c <= '9':
-		start := st.i
-		if err := st.number(); err != nil {
-			return err
-		}
-		if n.field >= 0 {
-			st.onNumber(n.field, st.b[start:st.i])
-		}
+		return j
 	default:
-		k, err := st.literal()
-		if err != nil {
-			return err
-		}
-		if n.field >= 0 {
+		k, j := st.literal(i)
+		if j >= 0 {
 			st.onLiteral(n.field, k)
 		}
-	}
-	return nil
-}
-
-// skip validates and skips one value.
-func (st *state) skip(depth int) error {
-	if st.i >= len(st.b) {
-		return st.fail("unexpected end of input")
-	}
-	switch c := st.b[st.i]; {
-	case c == '{':
-		return st.object(nil, depth+1)
-	case c == '[':
-		return st.array(nil, depth+1)
-	case c == '"':
-		return st.skipStr()
-	case c == '-' || c >= '0' && c <= '9':
-		return st.number()
-	default:
-		_, err := st.literal()
-		return err
+		return j
 	}
 }
 
-func (st *state) literal() (tokKind, error) {
-	rest := st.b[st.i:]
+// skip validates the value at b[i], which no pattern refers to, and returns
+// the offset after it. depth is the nesting of the enclosing object or
+// array. It is the scanner without a path, as one loop over the tokens: the
+// kind of each open object or array is kept in a bit stack instead of
+// recursing, strings are searched eight bytes at a time in place, and
+// whitespace is only looked for where the expected byte is not found. It
+// checks what object, array and value check, in the same order, and fails
+// with the same errors at the same offsets.
+func (st *state) skip(i, depth int) int {
+	b := st.b
+	base := depth
+	inObj := false // the innermost open container (when depth > base) is an object
+	inKey := false // the string being read is a key
+	var c byte
+value:
+	if i >= len(b) {
+		return st.failAt(i, "unexpected end of input")
+	}
+	c = b[i]
+	if c == '"' {
+		goto str
+	}
 	switch {
-	case bytes.HasPrefix(rest, []byte("true")):
-		st.i += 4
-		return tTrue, nil
-	case bytes.HasPrefix(rest, []byte("false")):
-		st.i += 5
-		return tFalse, nil
-	case bytes.HasPrefix(rest, []byte("null")):
-		st.i += 4
-		return tNull, nil
+	case c == '{':
+		if depth >= maxEventDepth {
+			return st.failAt(i, "nesting too deep")
+		}
+		depth++
+		st.kinds[depth>>6] |= 1 << (depth & 63)
+		inObj = true
+		if i++; i < len(b) && b[i] == '}' {
+			i++
+			goto closed
+		}
+		if i = skipWS(b, i); i < len(b) && b[i] == '}' {
+			i++
+			goto closed
+		}
+		goto key
+	case c == '[':
+		if depth >= maxEventDepth {
+			return st.failAt(i, "nesting too deep")
+		}
+		depth++
+		st.kinds[depth>>6] &^= 1 << (depth & 63)
+		inObj = false
+		if i = skipWS(b, i+1); i < len(b) && b[i] == ']' {
+			i++
+			goto closed
+		}
+		goto value
+	case c == '-' || isDigit(c):
+		if i = st.number(i); i < 0 {
+			return -1
+		}
+	case isWS(c):
+		i = skipWS(b, i)
+		goto value
+	default:
+		if _, i = st.literal(i); i < 0 {
+			return -1
+		}
 	}
-	return 0, st.fail("invalid value")
+after: // a value has been read
+	if depth == base {
+		return i
+	}
+	if i >= len(b) {
+		return st.failAt(i, "unexpected end of input")
+	}
+	c = b[i]
+	if inObj {
+		switch c {
+		case ',':
+			i++
+			goto key
+		case '}':
+			i++
+			goto closed
+		}
+	} else {
+		switch c {
+		case ',':
+			i++
+			goto value
+		case ']':
+			i++
+			goto closed
+		}
+	}
+	if isWS(c) {
+		i = skipWS(b, i)
+		goto after
+	}
+	if inObj {
+		return st.failAt(i, "expected ',' or '}'")
+	}
+	return st.failAt(i, "expected ',' or ']'")
+closed: // the innermost container has been closed
+	depth--
+	inObj = st.kinds[depth>>6]>>(depth&63)&1 != 0
+	goto after
+key: // a key is next in an object
+	if i >= len(b) || b[i] != '"' {
+		if i < len(b) && isWS(b[i]) {
+			i = skipWS(b, i)
+			goto key
+		}
+		return st.failAt(i, "expected a string key")
+	}
+	inKey = true
+str: // a string starts at b[i]
+	{
+		start := i
+		for i++; ; {
+			if i = stringStop(b, i); i < len(b) {
+				if c = b[i]; c == '"' {
+					i++
+					break
+				}
+				if c == '\\' {
+					if n, ok := escapeLen(b, i); ok {
+						i += n
+						continue
+					}
+				}
+			}
+			_, i = st.str(start, &st.strBuf) // records why the string is invalid
+			return i
+		}
+	}
+	if !inKey {
+		goto after
+	}
+	inKey = false
+	if i >= len(b) || b[i] != ':' {
+		if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
+			return st.failAt(i, "expected ':'")
+		}
+	}
+	i++
+	goto value
+}
+
+// skipString validates and skips the string at b[i].
+func (st *state) skipString(i int) int {
+	b := st.b
+	if j, _ := shortStr(b, i); j >= 0 {
+		return j + 1
+	}
+	for j := i + 1; ; {
+		j = stringStop(b, j)
+		if j < len(b) {
+			if c := b[j]; c == '"' {
+				return j + 1
+			} else if c == '\\' {
+				if n, ok := escapeLen(b, j); ok {
+					j += n
+					continue
+				}
+			}
+		}
+		_, j = st.str(i, &st.strBuf) // records why the string is invalid
+		return j
+	}
+}
+
+// literal reads true, false or null at b[i].
+func (st *state) literal(i int) (tokKind, int) {
+	b := st.b
+	if i+4 <= len(b) {
+		switch string(b[i : i+4]) {
+		case "true":
+			return tTrue, i + 4
+		case "null":
+			return tNull, i + 4
+		case "fals":
+			if i+5 <= len(b) && b[i+4] == 'e' {
+				return tFalse, i + 5
+			}
+		}
+	}
+	return 0, st.failAt(i, "invalid value")
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// number validates a JSON number at st.i.
-func (st *state) number() error {
-	b, i := st.b, st.i
+// number validates the JSON number at b[i] and returns the offset after it.
+func (st *state) number(i int) int {
+	b := st.b
 	if b[i] == '-' {
 		i++
 	}
@@ -313,14 +507,12 @@ func (st *state) number() error {
 			i++
 		}
 	default:
-		st.i = i
-		return st.fail("invalid number")
+		return st.failAt(i, "invalid number")
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
 		if i >= len(b) || !isDigit(b[i]) {
-			st.i = i
-			return st.fail("invalid number")
+			return st.failAt(i, "invalid number")
 		}
 		for i < len(b) && isDigit(b[i]) {
 			i++
@@ -332,43 +524,13 @@ func (st *state) number() error {
 			i++
 		}
 		if i >= len(b) || !isDigit(b[i]) {
-			st.i = i
-			return st.fail("invalid number")
+			return st.failAt(i, "invalid number")
 		}
 		for i < len(b) && isDigit(b[i]) {
 			i++
 		}
 	}
-	st.i = i
-	return nil
-}
-
-// skipStr validates and skips a string at st.i.
-func (st *state) skipStr() error {
-	b := st.b
-	i := st.i + 1
-	for {
-		i = stringStop(b, i)
-		if i >= len(b) {
-			st.i = i
-			return st.fail("unterminated string")
-		}
-		switch c := b[i]; {
-		case c == '"':
-			st.i = i + 1
-			return nil
-		case c == '\\':
-			n, ok := escapeLen(b, i)
-			if !ok {
-				st.i = i
-				return st.fail("invalid escape in string")
-			}
-			i += n
-		default:
-			st.i = i
-			return st.fail("control character in string")
-		}
-	}
+	return i
 }
 
 // escapeLen returns the length of the escape sequence at b[i] ('\\').
@@ -403,31 +565,27 @@ func hexVal(b []byte) rune {
 	return r
 }
 
-// str reads a string at st.i and returns its unescaped bytes: a slice of the
-// event when it has no escapes, else of *buf.
-func (st *state) str(buf *[]byte) ([]byte, error) {
+// str reads the string at b[i] and returns its unescaped bytes (a slice of
+// the event when it has no escapes, else of *buf) and the offset after it.
+func (st *state) str(i int, buf *[]byte) ([]byte, int) {
 	b := st.b
-	start := st.i + 1
-	i := stringStop(b, start)
+	start := i + 1
+	i = stringStop(b, start)
 	if i < len(b) && b[i] == '"' {
-		st.i = i + 1
-		return b[start:i], nil
+		return b[start:i], i + 1
 	}
 	out := append((*buf)[:0], b[start:i]...)
 	for {
 		if i >= len(b) {
-			st.i = i
-			return nil, st.fail("unterminated string")
+			return nil, st.failAt(i, "unterminated string")
 		}
 		c := b[i]
 		switch {
 		case c == '"':
-			st.i = i + 1
 			*buf = out
-			return out, nil
+			return out, i + 1
 		case c < 0x20:
-			st.i = i
-			return nil, st.fail("control character in string")
+			return nil, st.failAt(i, "control character in string")
 		case c != '\\':
 			out = append(out, c)
 			i++
@@ -435,8 +593,7 @@ func (st *state) str(buf *[]byte) ([]byte, error) {
 		}
 		n, ok := escapeLen(b, i)
 		if !ok {
-			st.i = i
-			return nil, st.fail("invalid escape in string")
+			return nil, st.failAt(i, "invalid escape in string")
 		}
 		switch e := b[i+1]; e {
 		case 'b':

@@ -132,6 +132,9 @@ type state struct {
 	fold   []byte
 	trail  []trailEntry
 	arrays uint32
+	// kinds has bit d set when the container open at depth d in a skipped
+	// subtree is an object (clear: an array)
+	kinds [maxEventDepth/64 + 1]uint64
 
 	// per field: how many values were seen
 	fieldEpoch []uint32
@@ -187,6 +190,16 @@ func (st *state) nextEpoch() {
 }
 
 func (st *state) run(event []byte) error {
+	st.begin(event)
+	if err := st.scan(st.s.root); err != nil {
+		return err
+	}
+	st.finish()
+	return nil
+}
+
+// begin resets the per-event state for event.
+func (st *state) begin(event []byte) {
 	st.nextEpoch()
 	st.b, st.i, st.err = event, 0, nil
 	st.trail = st.trail[:0]
@@ -196,10 +209,11 @@ func (st *state) run(event []byte) error {
 	st.leaves = st.leaves[:0]
 	st.trailBuf = st.trailBuf[:0]
 	st.matched = st.matched[:0]
+}
+
+// finish evaluates the sub-rules once the event has been scanned.
+func (st *state) finish() {
 	s := st.s
-	if err := st.scan(s.root); err != nil {
-		return err
-	}
 	e := st.epoch
 	for _, c := range s.absent {
 		if st.fieldEpoch[s.clauseField[c]] != e {
@@ -217,7 +231,6 @@ func (st *state) run(event []byte) error {
 	if len(st.matched) > 1 {
 		slices.Sort(st.matched)
 	}
-	return nil
 }
 
 // check adds the sub-rule's pattern to the result if all its clauses hold
@@ -348,22 +361,28 @@ func (st *state) leaf(f int32) int32 {
 func (st *state) onString(f int32, s []byte) {
 	fm := st.s.fields[f]
 	leaf := st.leaf(f)
-	if fm.exact != nil {
+	if fm.exact != nil && (len(s) == 0 || fm.exactFirst.has(s[0])) {
 		if cs, ok := fm.exact[string(s)]; ok {
 			st.markAll(cs, leaf)
 		}
 	}
-	for _, l := range fm.prefix.lens {
+	for k, l := range fm.prefix.lens {
 		if l > len(s) {
 			break
+		}
+		if l > 0 && fm.prefix.skip(k, s[0]) {
+			continue
 		}
 		if cs, ok := fm.prefix.m[string(s[:l])]; ok {
 			st.markAll(cs, leaf)
 		}
 	}
-	for _, l := range fm.suffix.lens {
+	for k, l := range fm.suffix.lens {
 		if l > len(s) {
 			break
+		}
+		if l > 0 && fm.suffix.skip(k, s[len(s)-1]) {
+			continue
 		}
 		if cs, ok := fm.suffix.m[string(s[len(s)-l:])]; ok {
 			st.markAll(cs, leaf)
@@ -378,17 +397,23 @@ func (st *state) onString(f int32, s []byte) {
 				st.markAll(cs, leaf)
 			}
 		}
-		for _, l := range fm.ciPref.lens {
+		for k, l := range fm.ciPref.lens {
 			if l > len(folded) {
 				break
+			}
+			if l > 0 && fm.ciPref.skip(k, folded[0]) {
+				continue
 			}
 			if cs, ok := fm.ciPref.m[string(folded[:l])]; ok {
 				st.markAll(cs, leaf)
 			}
 		}
-		for _, l := range fm.ciSuff.lens {
+		for k, l := range fm.ciSuff.lens {
 			if l > len(folded) {
 				break
+			}
+			if l > 0 && fm.ciSuff.skip(k, folded[len(folded)-1]) {
+				continue
 			}
 			if cs, ok := fm.ciSuff.m[string(folded[len(folded)-l:])]; ok {
 				st.markAll(cs, leaf)

@@ -69,6 +69,10 @@ type Want struct {
 	TargetARN string
 	// DeadLetterARN, if set, is the rules' dead-letter queue.
 	DeadLetterARN string
+	// Queue, if set (and TargetARN is not), names the SQS queue `reflex
+	// serve` drains: setup creates it with a dead-letter queue (QUEUE-dlq)
+	// and a policy letting the rules send to both, and targets it.
+	Queue string
 }
 
 // Change is one change setup made or would make.
@@ -95,6 +99,7 @@ type Report struct {
 type Setup struct {
 	GuardDuty   GuardDuty
 	EventBridge EventBridge
+	SQS         SQS // needed for Want.Queue
 	DryRun      bool
 	// OnChange, if set, is told of each change as it is made (or planned).
 	OnChange func(Change)
@@ -129,8 +134,11 @@ func (w *Want) Validate() error {
 	if w.RulePrefix == "" || len(w.RulePrefix) > 40 {
 		return errors.New("rule prefix: 1 to 40 characters")
 	}
-	if len(w.Patterns) > 0 && !strings.HasPrefix(w.TargetARN, "arn:") {
-		return errors.New("name where findings go: a Lambda function or SQS queue ARN (--target-arn)")
+	if w.Queue != "" && w.TargetARN != "" {
+		return errors.New("give --target-arn or --queue, not both")
+	}
+	if len(w.Patterns) > 0 && w.Queue == "" && !strings.HasPrefix(w.TargetARN, "arn:") {
+		return errors.New("name where findings go: a Lambda function or SQS queue ARN (--target-arn), or --queue NAME to create the queue of reflex serve")
 	}
 	return nil
 }
@@ -143,6 +151,16 @@ func (s *Setup) Apply(ctx context.Context, w Want) (*Report, error) {
 	r := &Report{DryRun: s.DryRun, Changes: []Change{}, Unchanged: []string{}}
 	if _, err := s.detector(ctx, r, w); err != nil {
 		return r, err
+	}
+	if w.Queue != "" {
+		q, dlq, err := s.queues(ctx, r, w)
+		if err != nil {
+			return r, err
+		}
+		w.TargetARN = q
+		if w.DeadLetterARN == "" {
+			w.DeadLetterARN = dlq
+		}
 	}
 	if err := s.rules(ctx, r, w); err != nil {
 		return r, err

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/guardduty"
 	gdtypes "github.com/aws/aws-sdk-go-v2/service/guardduty/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/reflexsec/reflex/internal/fakeaws"
 )
@@ -183,5 +185,54 @@ func TestValidate(t *testing.T) {
 	s := &Setup{}
 	if _, err := s.ApplyOrg(context.Background(), Org{AdminAccount: "12"}); err == nil {
 		t.Error("bad admin account accepted")
+	}
+}
+
+// TestQueue: --queue creates the queue of reflex serve with its dead-letter
+// queue and policies, targets it, and a second run changes nothing.
+func TestQueue(t *testing.T) {
+	s, srv := newSetup(t)
+	ak, sk, _ := srv.Cloud.Credentials(account)
+	s.SQS = sqs.NewFromConfig(srv.ConfigFor(ak, sk, "", "eu-west-1"))
+	ctx := context.Background()
+	want := Want{Frequency: "SIX_HOURS", Patterns: []string{highSev}, RulePrefix: "reflex", Queue: "reflex-serve"}
+
+	s.DryRun = true
+	dry, err := s.Apply(ctx, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mutating(srv); len(got) != 0 {
+		t.Fatalf("dry run made mutating calls: %v", got)
+	}
+	if got := actions(dry); strings.Join(got, "|") != "CreateDetector detector|CreateQueue reflex-serve-dlq|CreateQueue reflex-serve|PutRule reflex-findings-00|PutTargets reflex-findings-00" {
+		t.Errorf("dry run: %v", got)
+	}
+	s.DryRun = false
+	first, err := s.Apply(ctx, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := actions(first); strings.Join(got, "|") != "CreateDetector detector|CreateQueue reflex-serve-dlq|CreateQueue reflex-serve|SetQueueAttributes reflex-serve|SetQueueAttributes reflex-serve-dlq|PutRule reflex-findings-00|PutTargets reflex-findings-00" {
+		t.Errorf("first run: %v", got)
+	}
+	eb := s.EventBridge.(*eventbridge.Client)
+	ts, err := eb.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String("reflex-findings-00")})
+	if err != nil || len(ts.Targets) != 1 || aws.ToString(ts.Targets[0].Arn) != "arn:aws:sqs:eu-west-1:111111111111:reflex-serve" ||
+		aws.ToString(ts.Targets[0].DeadLetterConfig.Arn) != "arn:aws:sqs:eu-west-1:111111111111:reflex-serve-dlq" {
+		t.Errorf("targets = %+v %v", ts, err)
+	}
+	q, _ := s.SQS.(*sqs.Client).GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("reflex-serve")})
+	attrs, _ := s.SQS.(*sqs.Client).GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{"All"}})
+	if !strings.Contains(attrs.Attributes["RedrivePolicy"], "reflex-serve-dlq") || !strings.Contains(attrs.Attributes["Policy"], "rule/reflex-findings-*") {
+		t.Errorf("queue attributes = %v", attrs.Attributes)
+	}
+	srv.Cloud.ResetCalls()
+	second, err := s.Apply(ctx, want)
+	if err != nil || len(second.Changes) != 0 || len(mutating(srv)) != 0 {
+		t.Errorf("second run: %v %v (calls %v)", actions(second), err, mutating(srv))
+	}
+	if err := (&Want{Frequency: "SIX_HOURS", RulePrefix: "r", Queue: "q", TargetARN: "arn:x"}).Validate(); err == nil {
+		t.Error("--queue with --target-arn accepted")
 	}
 }

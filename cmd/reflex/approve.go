@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -15,6 +16,7 @@ func newDenyCmd(g *globals, s streams) *cobra.Command { return answerCmd(g, s, f
 func answerCmd(g *globals, s streams, approve bool) *cobra.Command {
 	var by, reason, ledgerPath string
 	var noRun bool
+	var notifyTimeout time.Duration
 	use, short := "deny DECISION-ID", "Deny a plan waiting for approval (recorded with who and why)"
 	if approve {
 		use, short = "approve DECISION-ID", "Approve a plan waiting for approval and run it (recorded with who and why)"
@@ -32,6 +34,8 @@ func answerCmd(g *globals, s streams, approve bool) *cobra.Command {
 				return err
 			}
 			defer db.Close()
+			ann := startAnnouncer(cmd.Context(), eng, notifyTimeout, s.err)
+			defer ann.finish(s.err) // before the ledger closes
 			out, err := eng.Answer(cmd.Context(), args[0], approve, by, reason, !noRun)
 			if err != nil {
 				return negative(err)
@@ -57,6 +61,7 @@ func answerCmd(g *globals, s streams, approve bool) *cobra.Command {
 	cmd.Flags().StringVar(&by, "by", os.Getenv("USER"), "who answers")
 	cmd.Flags().StringVar(&reason, "reason", "", "why")
 	cmd.Flags().StringVar(&ledgerPath, "ledger", "", "ledger file (default: the configuration's ledger.path, $REFLEX_LEDGER, or the state directory)")
+	addNotifyTimeout(cmd, &notifyTimeout)
 	if approve {
 		cmd.Flags().BoolVar(&noRun, "no-run", false, "record the approval only; the next 'reflex run' executes it")
 	}

@@ -48,7 +48,7 @@ func TestPlanCmd(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, w := range []string{"✓ ec2-high-severity [dry-run]", "ec2.capture-evidence", "sample finding", "pattern does not match: detail."} {
+	for _, w := range []string{"✓ ec2-high-severity [dry-run]", "ec2.contain", "sample finding", "pattern does not match: detail."} {
 		if !strings.Contains(out, w) {
 			t.Errorf("missing %q", w)
 		}
@@ -82,7 +82,7 @@ func TestRunApproveHistory(t *testing.T) {
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`
 rules:
   - name: now
-    pattern: {detail: {id: [run1, bad1]}}
+    pattern: {detail: {id: [run1]}}
     mode: enforce
     samples: act
     steps: [{step: test.effect, params: {dir: %[1]q}}]
@@ -95,7 +95,7 @@ rules:
     pattern: {detail: {id: [bad1]}}
     mode: enforce
     samples: act
-    steps: [{step: ec2.isolate}]
+    steps: [{step: test.effect, params: {dir: %[1]q, fail_hard: true}}]
 ledger: {path: %[2]q}
 `, dir, filepath.Join(dir, "ledger.db"))), 0o600)
 
@@ -117,7 +117,7 @@ ledger: {path: %[2]q}
 		t.Fatalf("deny after approve: exit %d %s", code, errOut)
 	}
 	code, out, errOut = runCLI(t, findingWithID(t, "bad1"), "run", "-c", cfg, "-")
-	if code != 1 || !strings.Contains(errOut, "step(s) failed") || !strings.Contains(out, "not implemented in this build") {
+	if code != 1 || !strings.Contains(errOut, "step(s) failed") || !strings.Contains(out, "planned permanent failure") {
 		t.Fatalf("failed step: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, _ = runCLI(t, "", "-o", "json", "history", "-c", cfg)

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/reflexsec/reflex/cloud"
 )
 
 // Exit codes, as in the CLI contract of DESIGN.md.
@@ -126,6 +128,9 @@ Exit codes: 0 success, 1 a negative answer (no match, failed steps),
 			default:
 				return usageErr(fmt.Errorf("--output %q: want text or json", g.output))
 			}
+			if !cloud.HasClients(cmd.Context()) {
+				cmd.SetContext(cloud.NewLazyContext(cmd.Context(), awsClients(g)))
+			}
 			return nil
 		},
 	}
@@ -148,10 +153,16 @@ Exit codes: 0 success, 1 a negative answer (no match, failed steps),
 		newApproveCmd(g, s),
 		newDenyCmd(g, s),
 		newHistoryCmd(g, s),
+		newReleaseCmd(g, s),
+		newIAMPolicyCmd(g, s),
+		newDemoCmd(g, s),
 		newNotifyCmd(g, s),
 		newSandboxCmd(g, s),
 		newEventBridgePatternCmd(g, s),
 		newSetupCmd(g, s),
+		newLambdaCmd(g, s),
+		newServeCmd(g, s),
+		newPullCmd(g, s),
 	)
 	return root
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -65,6 +66,7 @@ func openEngine(g *globals, ledgerFlag string, needPolicy, execute bool) (*engin
 
 func newRunCmd(g *globals, s streams) *cobra.Command {
 	var ledgerPath string
+	var notifyTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "run -c FILE FINDING…|-",
 		Short: "Decide and execute, honouring each rule's mode; every step journaled in the ledger",
@@ -72,7 +74,14 @@ func newRunCmd(g *globals, s streams) *cobra.Command {
 steps of enforce-mode decisions. Dry-run decisions are recorded only;
 approve-mode decisions wait for 'reflex approve ID'. Work left unfinished by
 an earlier run (a crash, a kill) is finished first, without repeating a
-completed step. Exit 1 when a step failed.`,
+completed step. Exit 1 when a step failed.
+
+With a notifications section, every decision that waits for approval or
+ran is announced on its routes (dry-runs only where a route lists dry-run
+in match.modes); before exiting, reflex waits up to --notify-timeout for
+the messages to be delivered. Delivery failures are printed on stderr and
+recorded in the ledger (reflex history events); they never change the exit
+code.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			eng, db, err := openEngine(g, ledgerPath, true, true)
@@ -80,6 +89,8 @@ completed step. Exit 1 when a step failed.`,
 				return err
 			}
 			defer db.Close()
+			ann := startAnnouncer(cmd.Context(), eng, notifyTimeout, s.err)
+			defer ann.finish(s.err) // before the ledger closes
 			fs, bad, err := loadFindings(cmd.Context(), args, s.in, s.err)
 			if err != nil {
 				return err
@@ -138,6 +149,7 @@ completed step. Exit 1 when a step failed.`,
 		},
 	}
 	cmd.Flags().StringVar(&ledgerPath, "ledger", "", "ledger file (default: the configuration's ledger.path, $REFLEX_LEDGER, or the state directory)")
+	addNotifyTimeout(cmd, &notifyTimeout)
 	return cmd
 }
 

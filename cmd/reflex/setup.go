@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/guardduty"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/spf13/cobra"
 
 	"github.com/reflexsec/reflex/forward"
@@ -96,7 +97,8 @@ func newSetupCmd(g *globals, s streams) *cobra.Command {
 plans, the finding publishing frequency) and create the EventBridge rule(s)
 forwarding exactly the findings the configuration's rules can match (the
 patterns of 'reflex eventbridge-pattern') to the target: the reflex Lambda
-function or the SQS queue of 'reflex serve'.
+function (--target-arn), or the SQS queue of 'reflex serve' (--queue NAME creates
+it with a dead-letter queue and a policy letting only these rules send to it).
 
 It reads the current state first and changes only what differs, so running it
 again changes nothing; rules of an earlier, larger configuration are removed.
@@ -105,7 +107,7 @@ again changes nothing; rules of an earlier, larger configuration are removed.
 A Lambda target also needs EventBridge's permission to invoke the function
 (the Terraform module grants it; by hand: aws lambda add-permission).`,
 		Example: `  reflex setup -c reflex.yaml --target-arn arn:aws:lambda:eu-west-1:111111111111:function:reflex --dry-run
-  reflex setup -c reflex.yaml --target-arn arn:aws:sqs:eu-west-1:111111111111:reflex-findings --features s3,eks,malware,runtime
+  reflex setup -c reflex.yaml --queue reflex-findings --features s3,eks,malware,runtime
   reflex setup org --admin-account 111111111111`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -135,7 +137,7 @@ A Lambda target also needs EventBridge's permission to invoke the function
 			if err != nil {
 				return usageErr(err)
 			}
-			st := &setup.Setup{GuardDuty: guardduty.NewFromConfig(cfg), EventBridge: eventbridge.NewFromConfig(cfg), DryRun: dryRun}
+			st := &setup.Setup{GuardDuty: guardduty.NewFromConfig(cfg), EventBridge: eventbridge.NewFromConfig(cfg), SQS: sqs.NewFromConfig(cfg), DryRun: dryRun}
 			if !g.json() {
 				st.OnChange = func(c setup.Change) { fmt.Fprintf(s.out, "+ %s\n", c) }
 			}
@@ -150,7 +152,8 @@ A Lambda target also needs EventBridge's permission to invoke the function
 	}
 	f := cmd.Flags()
 	f.StringVar(&w.TargetARN, "target-arn", "", "where findings go: the reflex Lambda function's or the SQS queue's ARN")
-	f.StringVar(&w.DeadLetterARN, "dead-letter-arn", "", "SQS queue ARN for events EventBridge cannot deliver")
+	f.StringVar(&w.Queue, "queue", "", "create (or keep) this SQS queue, with a dead-letter queue NAME-dlq, for reflex serve, and send findings to it")
+	f.StringVar(&w.DeadLetterARN, "dead-letter-arn", "", "SQS queue ARN for events EventBridge cannot deliver (default with --queue: NAME-dlq)")
 	f.StringVar(&w.Frequency, "frequency", "FIFTEEN_MINUTES", "finding publishing frequency: FIFTEEN_MINUTES, ONE_HOUR or SIX_HOURS")
 	f.StringVar(&features, "features", "all", "protection plans to enable: all, none, or a list of s3, eks, malware, runtime, rds, lambda")
 	f.StringVar(&w.RulePrefix, "rule-prefix", "reflex", "prefix of the EventBridge rule names (PREFIX-findings-00 …)")

@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	ddb "github.com/reflexsec/reflex/store/dynamodb"
 )
 
 var modules = []string{"reflex", "member-role"}
@@ -177,5 +179,59 @@ func TestGeneratedArtifactsAreWired(t *testing.T) {
 	}
 	if !sawPrincipal || !sawExternalID {
 		t.Errorf("member trust policy: principal %v, external id %v", sawPrincipal, sawExternalID)
+	}
+}
+
+// TestLedgerTableMatchesTheLedger: the Terraform table has the keys,
+// indexes and TTL attribute the DynamoDB ledger creates for itself
+// (store/dynamodb.TableInput), so a table made by Terraform works.
+func TestLedgerTableMatchesTheLedger(t *testing.T) {
+	r := load(t, "reflex")
+	tbl := r.find("resource", "aws_dynamodb_table", "ledger")
+	if tbl == nil {
+		t.Fatal("no ledger table")
+	}
+	want := ddb.TableInput("x")
+	str := func(b *hclsyntax.Block, attr string) string {
+		a, ok := b.Body.Attributes[attr]
+		if !ok {
+			return ""
+		}
+		v, diags := a.Expr.Value(nil)
+		if diags.HasErrors() {
+			return ""
+		}
+		return v.AsString()
+	}
+	if str(tbl, "hash_key") != *want.KeySchema[0].AttributeName || str(tbl, "range_key") != *want.KeySchema[1].AttributeName {
+		t.Errorf("keys %s/%s", str(tbl, "hash_key"), str(tbl, "range_key"))
+	}
+	indexes := map[string][2]string{}
+	for _, b := range tbl.Body.Blocks {
+		if b.Type == "global_secondary_index" {
+			indexes[str(b, "name")] = [2]string{str(b, "hash_key"), str(b, "range_key")}
+			if str(b, "projection_type") != "ALL" {
+				t.Errorf("index %s projects %s", str(b, "name"), str(b, "projection_type"))
+			}
+		}
+		if b.Type == "ttl" {
+			if str(b, "attribute_name") != "ttl" {
+				t.Errorf("ttl attribute %q", str(b, "attribute_name"))
+			}
+		}
+	}
+	for _, g := range want.GlobalSecondaryIndexes {
+		got, ok := indexes[*g.IndexName]
+		if !ok || got[0] != *g.KeySchema[0].AttributeName || got[1] != *g.KeySchema[1].AttributeName {
+			t.Errorf("index %s: %v, want %s/%s", *g.IndexName, got, *g.KeySchema[0].AttributeName, *g.KeySchema[1].AttributeName)
+		}
+	}
+	if len(indexes) != len(want.GlobalSecondaryIndexes) {
+		t.Errorf("%d indexes, the ledger has %d", len(indexes), len(want.GlobalSecondaryIndexes))
+	}
+	// The function finds the table where the runtime looks for it.
+	fn, _ := os.ReadFile(filepath.Join("reflex", "lambda.tf"))
+	if !strings.Contains(string(fn), `REFLEX_LEDGER = "dynamodb://${aws_dynamodb_table.ledger[0].name}"`) {
+		t.Error("the Lambda's REFLEX_LEDGER is not dynamodb://TABLE")
 	}
 }

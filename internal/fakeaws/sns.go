@@ -1,6 +1,7 @@
 package fakeaws
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 )
@@ -156,6 +157,17 @@ func snsPublish(r *request) (string, error) {
 	if len(msg) > 256*1024 {
 		return "", badRequest("InvalidParameter", "Invalid parameter: Message too long")
 	}
+	// MessageStructure=json: Message is an object of per-protocol messages;
+	// "default" is required, and SQS subscribers get "sqs" or "default".
+	perProtocol := map[string]string{}
+	if r.form.s("MessageStructure") == "json" {
+		if err := json.Unmarshal([]byte(msg), &perProtocol); err != nil {
+			return "", badRequest("InvalidParameter", "Invalid parameter: Message Structure - JSON message body failed to parse")
+		}
+		if _, ok := perProtocol["default"]; !ok {
+			return "", badRequest("InvalidParameter", "Invalid parameter: Message Structure - No default entry in JSON message body")
+		}
+	}
 	attrs := map[string]string{}
 	types := map[string]string{}
 	for _, e := range r.form.subs("MessageAttributes.entry") {
@@ -175,6 +187,12 @@ func snsPublish(r *request) (string, error) {
 			continue
 		}
 		body := msg
+		if len(perProtocol) > 0 {
+			body = perProtocol["default"]
+			if m, ok := perProtocol["sqs"]; ok {
+				body = m
+			}
+		}
 		var qattrs map[string]any
 		if s.Raw {
 			if len(attrs) > 0 {
@@ -185,7 +203,7 @@ func snsPublish(r *request) (string, error) {
 			}
 		} else {
 			env := map[string]any{
-				"Type": "Notification", "MessageId": id, "TopicArn": t.ARN, "Message": msg,
+				"Type": "Notification", "MessageId": id, "TopicArn": t.ARN, "Message": body,
 				"Timestamp": isoTime(now), "SignatureVersion": "1", "Signature": "RkFLRQ==",
 				"SigningCertURL": r.endpoint + "/SimpleNotificationService.pem",
 				"UnsubscribeURL": r.endpoint + "/?Action=Unsubscribe&SubscriptionArn=" + s.ARN,

@@ -44,6 +44,7 @@ func sqsService() *service {
 		"CreateQueue":             sqsCreateQueue,
 		"GetQueueUrl":             sqsGetQueueURL,
 		"GetQueueAttributes":      sqsGetQueueAttributes,
+		"SetQueueAttributes":      sqsSetQueueAttributes,
 		"SendMessage":             sqsSendMessage,
 		"ReceiveMessage":          sqsReceiveMessage,
 		"DeleteMessage":           sqsDeleteMessage,
@@ -188,6 +189,20 @@ func sqsGetQueueURL(r *request) (any, error) {
 		return nil, noQueue()
 	}
 	return map[string]any{"QueueUrl": queueURL(r.endpoint, q)}, nil
+}
+
+func sqsSetQueueAttributes(r *request) (any, error) {
+	q, err := r.queueByURL(jstr(r.in, "QueueUrl"))
+	if err != nil {
+		return nil, err
+	}
+	attrs := map[string]string{}
+	for k, v := range jobj(r.in, "Attributes") {
+		if s, ok := v.(string); ok {
+			attrs[k] = s
+		}
+	}
+	return map[string]any{}, setQueueAttrs(r.c, q, attrs)
 }
 
 func sqsGetQueueAttributes(r *request) (any, error) {

@@ -3,19 +3,16 @@ package sns_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/reflexsec/reflex/internal/fakeaws"
 	"github.com/reflexsec/reflex/notify"
 	"github.com/reflexsec/reflex/notify/notifytest"
 	"github.com/reflexsec/reflex/notify/sns"
@@ -25,51 +22,74 @@ var now = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 const topicARN = "arn:aws:sns:us-east-1:123456789012:reflex"
 
-// fakeSNS speaks the SNS query protocol for Publish: it records each call's
-// form and answers from errs (by call), then with success.
-type fakeSNS struct {
-	mu    sync.Mutex
-	calls []url.Values
-	errs  []struct {
-		status     int
-		code, kind string
-	}
+const account = "111111111111" // an account of fakeaws's default scenario
+
+// cloud is a test cloud with a topic and an SQS queue subscribed to it (the
+// SNS JSON envelope, as a real subscription delivers it).
+type cloud struct {
+	srv      *fakeaws.Server
+	sns      *awssns.Client
+	sqs      *sqs.Client
+	topicARN string
+	queueURL string
 }
 
-func (f *fakeSNS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	form, _ := url.ParseQuery(string(body))
-	f.mu.Lock()
-	f.calls = append(f.calls, form)
-	i := len(f.calls) - 1
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "text/xml")
-	if form.Get("Action") != "Publish" || form.Get("Version") != "2010-03-31" {
-		w.WriteHeader(400)
-		fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>%s</Message></Error><RequestId>r</RequestId></ErrorResponse>`, form.Get("Action"))
-		return
+func newCloud(t *testing.T) *cloud {
+	t.Helper()
+	ctx := context.Background()
+	srv := fakeaws.NewTestServer(t, nil)
+	cfg := srv.Config(account)
+	c := &cloud{srv: srv, sqs: sqs.NewFromConfig(cfg),
+		sns: awssns.NewFromConfig(cfg, func(o *awssns.Options) { o.RetryMaxAttempts = 1 })} // notify retries
+	tp, err := c.sns.CreateTopic(ctx, &awssns.CreateTopicInput{Name: aws.String("reflex")})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if i < len(f.errs) {
-		e := f.errs[i]
-		w.WriteHeader(e.status)
-		fmt.Fprintf(w, `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>%s</Type><Code>%s</Code><Message>failed</Message></Error><RequestId>r</RequestId></ErrorResponse>`, e.kind, e.code)
-		return
+	c.topicARN = aws.ToString(tp.TopicArn)
+	q, err := c.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("reflex-notifications")})
+	if err != nil {
+		t.Fatal(err)
 	}
-	fmt.Fprintf(w, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-%d</MessageId></PublishResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></PublishResponse>`, i)
+	c.queueURL = aws.ToString(q.QueueUrl)
+	qa, err := c.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl,
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.sns.Subscribe(ctx, &awssns.SubscribeInput{TopicArn: tp.TopicArn, Protocol: aws.String("sqs"),
+		Endpoint: aws.String(qa.Attributes["QueueArn"])}); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
-func client(t *testing.T, h http.Handler) *awssns.Client {
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return awssns.New(awssns.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"}, nil
-		})})
+// envelope is what an SQS subscriber of a topic receives.
+type envelope struct {
+	Type, TopicArn, Subject, Message string
+	MessageAttributes                map[string]struct{ Type, Value string }
 }
 
-func TestPublish(t *testing.T) {
-	f := &fakeSNS{}
-	n, err := sns.New(sns.Config{TopicARN: topicARN, Client: client(t, f)})
+// received returns the messages waiting in the subscribed queue.
+func (c *cloud) received(t *testing.T) []envelope {
+	t.Helper()
+	out, err := c.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(c.queueURL), MaxNumberOfMessages: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var envs []envelope
+	for _, m := range out.Messages {
+		var e envelope
+		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &e); err != nil {
+			t.Fatalf("SQS body is not the SNS envelope: %v", err)
+		}
+		envs = append(envs, e)
+	}
+	return envs
+}
+
+func TestPublishArrivesInSubscribedQueue(t *testing.T) {
+	c := newCloud(t)
+	n, err := sns.New(sns.Config{TopicARN: c.topicARN, Client: c.sns})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,45 +98,58 @@ func TestPublish(t *testing.T) {
 	if err := n.Notify(context.Background(), &notify.Notification{Channel: "audit", Route: "all", Events: []*notify.Event{ev}, Total: 1, At: now}); err != nil {
 		t.Fatal(err)
 	}
-	form := f.calls[0]
-	if form.Get("TopicArn") != topicARN || form.Get("MessageStructure") != "json" {
-		t.Errorf("form %v", form)
+	envs := c.received(t)
+	if len(envs) != 1 {
+		t.Fatalf("%d messages in the subscribed queue, want 1", len(envs))
 	}
-	subj := form.Get("Subject")
+	env := envs[0]
+	if env.Type != "Notification" || env.TopicArn != c.topicARN {
+		t.Errorf("envelope %+v", env)
+	}
+	subj := env.Subject
 	if len(subj) == 0 || len(subj) > 100 {
 		t.Errorf("subject of %d characters", len(subj))
 	}
-	for _, c := range subj {
-		if c < 0x20 || c > 0x7e {
-			t.Errorf("subject has %q: %q", c, subj)
+	for _, r := range subj {
+		if r < 0x20 || r > 0x7e {
+			t.Errorf("subject has %q: %q", r, subj)
 		}
 	}
 	if !strings.HasPrefix(subj, "reflex: High UnauthorizedAccess:EC2/") {
 		t.Errorf("subject %q", subj)
 	}
-	var msg map[string]string
-	if err := json.Unmarshal([]byte(form.Get("Message")), &msg); err != nil {
-		t.Fatalf("Message is not the JSON MessageStructure wants: %v", err)
+	// MessageStructure json: the SQS subscriber gets the "sqs" member, or
+	// "default" (the JSON body); e-mail subscribers get the text version.
+	text := env.Message
+	if pubs := c.srv.Cloud.Published(account, fakeaws.DefaultRegion, "reflex"); len(pubs) == 1 {
+		var structure map[string]string
+		if err := json.Unmarshal([]byte(pubs[0].Message), &structure); err != nil {
+			t.Fatalf("published message is not a per-protocol structure: %v", err)
+		}
+		if !strings.Contains(structure["email"], "ec2.isolate (") || !strings.Contains(structure["email"], "To release: reflex release d-sample-0001") {
+			t.Errorf("email text:\n%s", structure["email"])
+		}
 	}
 	var body sns.Body
-	if err := json.Unmarshal([]byte(msg["default"]), &body); err != nil {
-		t.Fatalf("default is not JSON: %v", err)
+	if err := json.Unmarshal([]byte(text), &body); err != nil {
+		t.Fatalf("the message is not the JSON body: %v", err)
 	}
 	if body.Total != 1 || len(body.Events) != 1 || body.Events[0].Finding.Title != ev.Finding.Title || body.Events[0].Steps[2].Status != notify.StepFailed {
 		t.Errorf("body %+v", body)
 	}
-	if !strings.Contains(msg["email"], "ec2.isolate (") || !strings.Contains(msg["email"], "To release: reflex release d-sample-0001") {
-		t.Errorf("email text:\n%s", msg["email"])
-	}
 	attrs := map[string]string{}
-	for i := 1; form.Get(fmt.Sprintf("MessageAttributes.entry.%d.Name", i)) != ""; i++ {
-		attrs[form.Get(fmt.Sprintf("MessageAttributes.entry.%d.Name", i))] = form.Get(fmt.Sprintf("MessageAttributes.entry.%d.Value.StringValue", i))
+	for k, v := range env.MessageAttributes {
+		attrs[k] = v.Value
 	}
 	if attrs["band"] != "High" || attrs["kind"] != "decision" || attrs["outcome"] != "test" {
 		t.Errorf("attributes %v", attrs)
 	}
 	if _, ok := attrs["account"]; ok {
 		t.Error("a hostile account id became an attribute")
+	}
+	// what was published is on the topic too
+	if pubs := c.srv.Cloud.Published(account, fakeaws.DefaultRegion, "reflex"); len(pubs) != 1 || pubs[0].Subject != subj {
+		t.Errorf("published %+v", pubs)
 	}
 }
 
@@ -171,26 +204,37 @@ func TestSubject(t *testing.T) {
 
 func TestErrorsAreClassified(t *testing.T) {
 	tests := []struct {
-		status     int
-		code, kind string
-		retry      bool
+		status int
+		code   string
+		retry  bool
 	}{
-		{400, "Throttling", "Sender", true},
-		{500, "InternalError", "Receiver", true},
-		{503, "ServiceUnavailable", "Receiver", true},
-		{404, "NotFound", "Sender", false},
-		{403, "AuthorizationError", "Sender", false},
-		{400, "InvalidParameter", "Sender", false},
+		{400, "Throttling", true},
+		{500, "InternalError", true},
+		{503, "ServiceUnavailable", true},
+		{404, "NotFound", false},
+		{403, "AuthorizationError", false},
+		{400, "InvalidParameter", false},
+	}
+	c := newCloud(t)
+	n, err := sns.New(sns.Config{TopicARN: c.topicARN, Client: c.sns})
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, tt := range tests {
-		f := &fakeSNS{errs: []struct {
-			status     int
-			code, kind string
-		}{{tt.status, tt.code, tt.kind}}}
-		n, _ := sns.New(sns.Config{TopicARN: topicARN, Client: client(t, f)})
-		err := n.Notify(context.Background(), notify.SampleNotification(now))
-		if retry, _ := notify.Retryable(err); err == nil || retry != tt.retry || !strings.Contains(err.Error(), tt.code) {
-			t.Errorf("%s: err %v retryable %v, want %v", tt.code, err, retry, tt.retry)
-		}
+		t.Run(tt.code, func(t *testing.T) {
+			remove := c.srv.Cloud.InjectFault(fakeaws.Fault{Service: "sns", Operation: "Publish", Nth: 1, Times: 1, Code: tt.code, Status: tt.status})
+			defer remove()
+			err := n.Notify(context.Background(), notify.SampleNotification(now))
+			if retry, _ := notify.Retryable(err); err == nil || retry != tt.retry || !strings.Contains(err.Error(), tt.code) {
+				t.Errorf("err %v retryable %v, want %v", err, retry, tt.retry)
+			}
+		})
+	}
+	// the faults are spent: the next message goes through, and arrives
+	if err := n.Notify(context.Background(), notify.SampleNotification(now)); err != nil {
+		t.Fatal(err)
+	}
+	if envs := c.received(t); len(envs) != 1 {
+		t.Fatalf("%d messages arrived, want 1 (failed publishes deliver nothing)", len(envs))
 	}
 }

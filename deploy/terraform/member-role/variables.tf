@@ -26,7 +26,7 @@ variable "external_id" {
 }
 
 variable "response_policy_json" {
-  description = "The permissions of the role: `reflex iam-policy -c reflex.yaml` (its `policy` document) — the same least-privilege policy as reflex's own role."
+  description = "The permissions of the role: `reflex iam-policy -c reflex.yaml` (its `member_role.permissions_policy` document) — the same least-privilege policy as reflex's own role."
   type        = string
 }
 

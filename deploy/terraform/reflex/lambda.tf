@@ -26,10 +26,7 @@ resource "aws_lambda_function" "reflex" {
 
   environment {
     variables = merge(
-      {
-        REFLEX_LEDGER    = var.create_ledger_table ? "dynamodb:${aws_dynamodb_table.ledger[0].name}" : ""
-        REFLEX_SNS_TOPIC = var.create_sns_topic ? aws_sns_topic.reflex[0].arn : ""
-      },
+      var.create_ledger_table ? { REFLEX_LEDGER = "dynamodb://${aws_dynamodb_table.ledger[0].name}" } : {},
       var.config_ssm_parameter != "" ? { REFLEX_CONFIG = "ssm:${var.config_ssm_parameter}" } : {},
     )
   }

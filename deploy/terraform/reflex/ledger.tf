@@ -19,6 +19,30 @@ resource "aws_dynamodb_table" "ledger" {
     type = "S"
   }
 
+  # Sparse indexes: "work" holds decisions that still need work and pending
+  # intents, "list" the listings of `reflex history`.
+  dynamic "attribute" {
+    for_each = ["wk", "wt", "lk", "lt"]
+    content {
+      name = attribute.value
+      type = "S"
+    }
+  }
+
+  global_secondary_index {
+    name            = "work"
+    hash_key        = "wk"
+    range_key       = "wt"
+    projection_type = "ALL"
+  }
+
+  global_secondary_index {
+    name            = "list"
+    hash_key        = "lk"
+    range_key       = "lt"
+    projection_type = "ALL"
+  }
+
   ttl {
     attribute_name = "ttl"
     enabled        = var.ledger_ttl_days > 0

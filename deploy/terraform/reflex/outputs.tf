@@ -29,11 +29,11 @@ output "dead_letter_queue_url" {
 }
 
 output "ledger_table" {
-  description = "Name of the DynamoDB ledger table (empty when not created): REFLEX_LEDGER=dynamodb:NAME."
+  description = "Name of the DynamoDB ledger table (empty when not created): REFLEX_LEDGER=dynamodb://NAME."
   value       = var.create_ledger_table ? aws_dynamodb_table.ledger[0].name : ""
 }
 
 output "sns_topic_arn" {
-  description = "ARN of the SNS topic reflex publishes to (empty when not created)."
+  description = "ARN of the SNS topic reflex publishes to (empty when not created): name it in the configuration's notifications (an sns channel)."
   value       = var.create_sns_topic ? aws_sns_topic.reflex[0].arn : ""
 }

@@ -182,7 +182,7 @@ variable "log_retention_days" {
 # --- Permissions ---------------------------------------------------------------
 
 variable "response_policy_json" {
-  description = "The least-privilege policy of the configuration's steps: `reflex iam-policy -c reflex.yaml` (its `policy` document). Attached to reflex's role."
+  description = "The least-privilege policy of the configuration's steps: `reflex iam-policy -c reflex.yaml` (its `member_role.permissions_policy` document). Attached to reflex's role."
   type        = string
 }
 

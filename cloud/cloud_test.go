@@ -1,0 +1,90 @@
+package cloud_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/reflexsec/reflex/cloud"
+	"github.com/reflexsec/reflex/internal/fakeaws"
+	"github.com/reflexsec/reflex/internal/sandbox"
+)
+
+func TestRoleARN(t *testing.T) {
+	for _, tc := range []struct{ role, want string }{
+		{"reflex-responder", "arn:aws:iam::111111111111:role/reflex-responder"},
+		{"arn:aws:iam::{account}:role/ops/reflex", "arn:aws:iam::111111111111:role/ops/reflex"},
+		{"", ""},
+	} {
+		if got := (cloud.Account{Role: tc.role}).RoleARN("111111111111", ""); got != tc.want {
+			t.Errorf("%q: %q, want %q", tc.role, got, tc.want)
+		}
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&smithy.GenericAPIError{Code: "RequestLimitExceeded"}, true},
+		{&smithy.GenericAPIError{Code: "Throttling"}, true},
+		{&smithy.GenericAPIError{Code: "InvalidInstanceID.NotFound"}, false},
+		{context.DeadlineExceeded, true},
+		{context.Canceled, false},
+		{errors.New("x"), false},
+		{nil, false},
+	} {
+		if got := cloud.Retryable(tc.err); got != tc.want {
+			t.Errorf("%v: %v", tc.err, got)
+		}
+	}
+}
+
+// TestAssumeRole: the member account is reached through its role with the
+// external id; a wrong external id is refused with the role named; the
+// credentials are cached (one AssumeRole for many clients).
+func TestAssumeRole(t *testing.T) {
+	c, err := sandbox.Cloud(fakeaws.WithSeed(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := fakeaws.NewTestServer(t, c)
+	ak, sk, _ := c.Credentials(sandbox.Security)
+	base := srv.ConfigFor(ak, sk, "", sandbox.Region)
+	ctx := context.Background()
+
+	cl := cloud.FromConfig(base, sandbox.Accounts, cloud.Options{})
+	cfg, err := cl.Config(ctx, sandbox.Prod, sandbox.Region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || *id.Account != sandbox.Prod {
+		t.Fatalf("identity %v %v", id, err)
+	}
+	for range 3 {
+		if _, err := cl.EC2(ctx, sandbox.Prod, sandbox.Region); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(c.CallsTo("sts", "AssumeRole")); n != 1 {
+		t.Errorf("%d AssumeRole calls, want 1 (cached)", n)
+	}
+	// the home account is used as it is
+	home, err := cl.Config(ctx, sandbox.Security, sandbox.Region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := sts.NewFromConfig(home).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); *id.Account != sandbox.Security {
+		t.Errorf("home: %s", *id.Account)
+	}
+	bad := cloud.FromConfig(base, []cloud.Account{{ID: "*", Role: sandbox.ResponderRole, ExternalID: "wrong"}}, cloud.Options{})
+	if _, err := bad.Config(ctx, sandbox.Prod, sandbox.Region); err == nil || !strings.Contains(err.Error(), "reflex-responder") {
+		t.Errorf("wrong external id: %v", err)
+	}
+}
