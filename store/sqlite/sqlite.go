@@ -62,16 +62,22 @@ const maxCachedStmts = 32
 // runs the text directly).
 func (d *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if st, ok := d.stmts[query]; ok {
+	st, ok := d.stmts[query]
+	full := len(d.stmts) >= maxCachedStmts
+	d.mu.Unlock()
+	if ok || full {
 		return st, nil
 	}
-	if len(d.stmts) >= maxCachedStmts {
-		return nil, nil
-	}
+	// prepared without the lock: preparing takes a connection from the pool
 	st, err := d.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if prev, ok := d.stmts[query]; ok {
+		st.Close() // prepared meanwhile by another caller
+		return prev, nil
 	}
 	if d.stmts == nil {
 		d.stmts = map[string]*sql.Stmt{}
