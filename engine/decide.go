@@ -81,9 +81,23 @@ func modeRank(m string) int {
 // DecisionID is deterministic: the same version of a finding always gets
 // the same decision id.
 func DecisionID(f *finding.Finding) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%d", f.Key().String(), f.UpdatedAt.Time.UTC().Format(time.RFC3339Nano), f.Service.Count)
-	return "d-" + hex.EncodeToString(h.Sum(nil)[:8])
+	// sha256 of "%s\x00%s\x00%d" (key, updatedAt in RFC 3339, count),
+	// built without fmt
+	var buf [256]byte
+	b := append(buf[:0], f.AccountID...)
+	b = append(b, '/')
+	b = append(b, f.Region...)
+	b = append(b, '/')
+	b = append(b, f.ID...)
+	b = append(b, 0)
+	b = f.UpdatedAt.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, f.Service.Count, 10)
+	sum := sha256.Sum256(b)
+	var id [2 + 16]byte
+	id[0], id[1] = 'd', '-'
+	hex.Encode(id[2:], sum[:8])
+	return string(id[:])
 }
 
 // StepKey identifies one step for one resource of one finding.
@@ -114,8 +128,8 @@ func (e *Engine) Decide(ctx context.Context, f *finding.Finding, opt Options) (*
 	now := e.now()
 	p := e.Policy
 	key := f.Key().String()
-	sample, sampleWhy := f.Sample()
 	resources := f.Resources()
+	sample, sampleWhy := f.SampleIn(resources)
 	pl := &Plan{
 		DecisionID: DecisionID(f),
 		Finding: FindingSummary{
@@ -169,9 +183,11 @@ func (e *Engine) Decide(ctx context.Context, f *finding.Finding, opt Options) (*
 	if err != nil {
 		return nil, fmt.Errorf("finding %s: the event cannot be matched: %w", key, err)
 	}
-	matched := make(map[int]bool, len(ids))
+	matched := make([]bool, len(p.Rules))
 	for _, id := range ids {
-		matched[policy.RuleIndex(id)] = true
+		if i := policy.RuleIndex(id); i >= 0 && i < len(matched) {
+			matched[i] = true
+		}
 	}
 	var event *eventDoc
 	stoppedBy := ""
@@ -182,6 +198,9 @@ func (e *Engine) Decide(ctx context.Context, f *finding.Finding, opt Options) (*
 		drop string // steps are shown, dropped for this reason
 	}
 	var contribs []contrib
+	if len(p.Rules) > 0 {
+		pl.Rules = make([]RuleVerdict, 0, len(p.Rules)) // one verdict per rule
+	}
 	for i, r := range p.Rules {
 		v := RuleVerdict{Rule: r.Name}
 		switch {
@@ -430,10 +449,16 @@ func summarize(pl *Plan, live int) string {
 	case live == 0:
 		return fmt.Sprintf("%d rule(s) match, no step to run", matched)
 	}
-	verb := map[string]string{
-		policy.DryRun: "would run (dry-run)", policy.Approve: "wait for approval", policy.Enforce: "run now",
-	}[pl.Mode]
-	return fmt.Sprintf("%d rule(s) match: %d step(s) %s", matched, live, verb)
+	verb := ""
+	switch pl.Mode {
+	case policy.DryRun:
+		verb = "would run (dry-run)"
+	case policy.Approve:
+		verb = "wait for approval"
+	case policy.Enforce:
+		verb = "run now"
+	}
+	return strconv.Itoa(matched) + " rule(s) match: " + strconv.Itoa(live) + " step(s) " + verb
 }
 
 // arnOf returns the resource's ARN, built when the finding does not give it.

@@ -23,6 +23,7 @@ func BenchmarkPrepareOnly(b *testing.B) {
 	eng := &Engine{Policy: p, Registry: reg}
 	base := benchFindings(b)
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	size := 0
 	for i := 0; i < b.N; i++ {
 		pl, err := eng.Decide(context.Background(), base[i%len(base)], Options{NoLedger: true})
@@ -33,4 +34,7 @@ func BenchmarkPrepareOnly(b *testing.B) {
 		size += len(j)
 	}
 	b.ReportMetric(float64(size)/float64(b.N), "planbytes")
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(b.N)/cpu.Seconds(), "findings/cpu-s")
+	}
 }

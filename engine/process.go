@@ -136,7 +136,7 @@ func marshalStored(pl *Plan) ([]byte, error) {
 		}
 		pl.Rules = matched
 	}
-	b, err := json.Marshal(pl)
+	b, err := encodePlan(pl)
 	for i, ps := range pl.Steps {
 		ps.Calls, ps.Target, ps.Params = keep[i].calls, keep[i].target, keep[i].params
 	}

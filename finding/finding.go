@@ -2,7 +2,6 @@ package finding
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"strconv"
 	"time"
@@ -73,9 +72,9 @@ type Origin struct {
 }
 
 func (o Origin) String() string {
-	s := fmt.Sprintf("%s:%d:%d", o.Input, o.Line, o.Column)
+	s := o.Input + ":" + strconv.Itoa(o.Line) + ":" + strconv.Itoa(o.Column)
 	if o.Index > 0 {
-		s += fmt.Sprintf("[%d]", o.Index)
+		s += "[" + strconv.Itoa(o.Index) + "]"
 	}
 	return s
 }

@@ -23,10 +23,16 @@ var placeholderIDs = map[string]bool{
 // (service.additionalInfo.sample, also inside additionalInfo.value in newer
 // samples), or when the resource it names is one of GuardDuty's placeholders.
 func (f *Finding) Sample() (bool, string) {
+	return f.SampleIn(f.Resources())
+}
+
+// SampleIn is Sample for a caller that has the finding's Resources already:
+// resources must be f.Resources().
+func (f *Finding) SampleIn(resources []ResourceRef) (bool, string) {
 	if marked(f.Service.AdditionalInfo) {
 		return true, "service.additionalInfo.sample is true"
 	}
-	for _, r := range f.Resources() {
+	for _, r := range resources {
 		for _, v := range []string{r.ID, r.Name} {
 			if isPlaceholder(v) {
 				return true, "the " + r.Kind + " is GuardDuty's placeholder " + v
@@ -51,6 +57,14 @@ func marked(info json.RawMessage) bool {
 	if len(info) == 0 || !bytes.Contains(info, []byte("sample")) {
 		return false
 	}
+	if v, ok := markedFast(info); ok {
+		return v
+	}
+	return markedSlow(info)
+}
+
+// markedSlow is marked by encoding/json: the definition markedFast follows.
+func markedSlow(info json.RawMessage) bool {
 	var ai struct {
 		Sample json.RawMessage `json:"sample"`
 		Value  json.RawMessage `json:"value"`

@@ -120,6 +120,20 @@ func RuleID(i int) string { return fmt.Sprintf("r%05d", i) }
 
 // RuleIndex reverses RuleID.
 func RuleIndex(id string) int {
+	// the ids RuleID makes for fewer than 100,000 rules, without fmt
+	if len(id) == 6 && id[0] == 'r' {
+		n := 0
+		for _, c := range []byte(id[1:]) {
+			if c < '0' || c > '9' {
+				n = -1
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		if n >= 0 {
+			return n
+		}
+	}
 	var i int
 	fmt.Sscanf(id, "r%05d", &i)
 	return i

@@ -193,3 +193,40 @@ func TestBudgetAndExpire(t *testing.T) {
 		t.Fatalf("step of an expired plan: %s", s.State)
 	}
 }
+
+// A batch that breaks a constraint writes nothing, and the ledger takes the
+// next batch: Record is all or nothing.
+func TestRecordAllOrNothing(t *testing.T) {
+	db, _ := open(t)
+	ctx := context.Background()
+	if _, err := db.Record(ctx, []*store.Record{{Finding: fnd("old", 1, t0), Decision: &store.Decision{ID: "d0", FindingKey: "old", Status: store.DecisionDryRun}}}); err != nil {
+		t.Fatal(err)
+	}
+	bad := []*store.Record{
+		{Finding: fnd("a", 1, t0), Decision: &store.Decision{ID: "same", FindingKey: "a", Status: store.DecisionDryRun},
+			Events: []*store.Event{{At: t0, Kind: "k", FindingKey: "a"}}},
+		{Finding: fnd("old", 2, t0), Decision: &store.Decision{ID: "d1", FindingKey: "old", Status: store.DecisionDryRun}},
+		{Finding: fnd("b", 1, t0), Decision: &store.Decision{ID: "same", FindingKey: "b", Status: store.DecisionDryRun}},
+	}
+	if _, err := db.Record(ctx, bad); err == nil {
+		t.Fatal("two decisions with one id were recorded")
+	}
+	fs, err := db.Findings(ctx, store.Filter{})
+	if err != nil || len(fs) != 1 || fs[0].Key != "old" || fs[0].Count != 1 || fs[0].Revision != 1 {
+		t.Fatalf("after a failed batch: %d findings %v", len(fs), err)
+	}
+	if decs, _ := db.Decisions(ctx, store.Filter{}); len(decs) != 1 {
+		t.Fatalf("after a failed batch: %d decisions", len(decs))
+	}
+	if es, _ := db.Events(ctx, store.Filter{}); len(es) != 0 {
+		t.Fatalf("after a failed batch: %d events", len(es))
+	}
+	bad[2].Decision.ID = "other"
+	chs, err := db.Record(ctx, bad)
+	if err != nil || chs[0] != store.New || chs[1] != store.Updated || chs[2] != store.New {
+		t.Fatalf("next batch: %v %v", chs, err)
+	}
+	if f, err := db.Finding(ctx, "old"); err != nil || f.Count != 2 || f.Revision != 2 || !f.FirstSeen.Equal(t0) {
+		t.Fatalf("updated finding: %+v %v", f, err)
+	}
+}
