@@ -31,7 +31,7 @@ func loadN(t testing.TB) int {
 		}
 		return n
 	}
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		return 200
 	}
 	return 1000

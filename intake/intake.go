@@ -271,6 +271,10 @@ func (p *Processor) Handle(ctx context.Context, source string, fs []*finding.Fin
 	return rs, p.Execute(ctx, rs)
 }
 
+// execAttempts bounds how often a background execution is retried after an
+// error before it is left to Resume at the next start.
+const execAttempts = 5
+
 // ExecuteAsync runs the approved decisions among results in the
 // background, tracked so that Drain can wait for them. ctx bounds the
 // execution (not the request that recorded it).
@@ -282,7 +286,22 @@ func (p *Processor) ExecuteAsync(ctx context.Context, rs []*engine.Result) {
 		p.inflight.Add(1)
 		go func() {
 			defer p.inflight.Done()
-			_ = p.execute(ctx, r.Plan.DecisionID, r.Plan)
+			// Execute resumes where an interrupted attempt stopped, so a
+			// transient failure (a busy ledger under load) is retried here
+			// rather than leaving the decision for the next start.
+			backoff := 100 * time.Millisecond
+			for attempt := 1; ; attempt++ {
+				err := p.execute(ctx, r.Plan.DecisionID, r.Plan)
+				if err == nil || ctx.Err() != nil || attempt == execAttempts {
+					return
+				}
+				select {
+				case <-time.After(backoff):
+				case <-ctx.Done():
+					return
+				}
+				backoff *= 2
+			}
 		}()
 	}
 }
