@@ -105,12 +105,7 @@ func TestLambdaColdStart(t *testing.T) {
 		t.Skip("needs /proc")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "bootstrap")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := reflexBinary(t)
 	os.WriteFile(filepath.Join(dir, "reflex.yaml"), fmt.Appendf(nil, `version: 1
 rules:
   - name: contain
@@ -221,7 +216,7 @@ func TestLambdaAnnouncesBeforeAnswering(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
-	bin := buildReflex(t, dir)
+	bin := reflexBinary(t)
 	got := make(chan []byte, 16)
 	hook := newHookServer(t, got)
 	os.WriteFile(filepath.Join(dir, "reflex.yaml"), fmt.Appendf(nil, `version: 1

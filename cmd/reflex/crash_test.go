@@ -31,12 +31,7 @@ func TestCrashResume(t *testing.T) {
 		t.Skip("SIGKILL")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "reflex")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := reflexBinary(t)
 	effects := filepath.Join(dir, "effects")
 	if err := os.Mkdir(effects, 0o700); err != nil {
 		t.Fatal(err)

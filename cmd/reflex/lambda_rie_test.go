@@ -64,12 +64,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 	}
 	defer dyn.Close()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "bootstrap")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := reflexBinary(t)
 	os.WriteFile(filepath.Join(dir, "reflex.yaml"), fmt.Appendf(nil, `version: 1
 rules:
   - name: contain

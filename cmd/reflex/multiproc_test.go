@@ -25,18 +25,6 @@ import (
 	"github.com/reflexsec/reflex/store/dynamodb"
 )
 
-// buildReflex builds the binary (CGO_ENABLED=0, as released) into dir.
-func buildReflex(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "reflex")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // startDynalite starts dynalite, skipping the test when it is missing
 // (failing under CI).
 func startDynalite(t *testing.T) *dynalite.Server {
@@ -158,7 +146,7 @@ func TestServeProcessesShareDynamoDB(t *testing.T) {
 	}
 	const procs = 3
 	dir := t.TempDir()
-	bin := buildReflex(t, dir)
+	bin := reflexBinary(t)
 	dyn := startDynalite(t)
 	table := dynalite.TableName("multiproc")
 	ctx, cancel := dynalite.Context()
@@ -299,7 +287,7 @@ func TestServeAnnounces(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
-	bin := buildReflex(t, dir)
+	bin := reflexBinary(t)
 	got := make(chan []byte, 16)
 	hook := newHookServer(t, got)
 	cfg := filepath.Join(dir, "reflex.yaml")
