@@ -609,7 +609,9 @@ func (st *state) str(i int, buf *[]byte) ([]byte, int) {
 		case 'u':
 			r := hexVal(b[i+2 : i+6])
 			if utf16.IsSurrogate(r) {
-				if m, ok := escapeLen(b, i+6); ok && m == 6 && b[i+7] == 'u' {
+				// Only an escape "\uXXXX" right after it can complete the
+				// pair; anything else leaves the lone surrogate (U+FFFD).
+				if m, ok := escapeLen(b, i+6); ok && m == 6 && b[i+6] == '\\' && b[i+7] == 'u' {
 					if d := utf16.DecodeRune(r, hexVal(b[i+8:i+12])); d != utf8.RuneError {
 						r = d
 						n += 6

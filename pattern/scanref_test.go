@@ -377,7 +377,7 @@ func (st *state) refStr(buf *[]byte) ([]byte, error) {
 		case 'u':
 			r := hexVal(b[i+2 : i+6])
 			if utf16.IsSurrogate(r) {
-				if m, ok := escapeLen(b, i+6); ok && m == 6 && b[i+7] == 'u' {
+				if m, ok := escapeLen(b, i+6); ok && m == 6 && b[i+6] == '\\' && b[i+7] == 'u' {
 					if d := utf16.DecodeRune(r, hexVal(b[i+8:i+12])); d != utf8.RuneError {
 						r = d
 						n += 6
