@@ -452,12 +452,11 @@ func doContain(ctx context.Context, env awsstep.Env, req *action.Request) action
 			if len(exclude) > 0 {
 				input.InstanceSpecification.ExcludeDataVolumeIds = exclude
 			}
-			// no SDK retry: a retry of a call that succeeded unseen would start a second set
-			o, err := c.CreateSnapshots(ctx, input, func(o *sdk.Options) { o.RetryMaxAttempts = 1 })
+			got, err := createSnapshotsAtMostOnce(ctx, c, input, token)
 			if err == nil {
 				mu.Lock()
-				for _, s := range o.Snapshots {
-					snapOut.Snapshots[aws.ToString(s.VolumeId)] = aws.ToString(s.SnapshotId)
+				for v, snap := range got {
+					snapOut.Snapshots[v] = snap
 				}
 				mu.Unlock()
 			}

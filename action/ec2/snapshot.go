@@ -154,3 +154,49 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// createSnapshotsAtMostOnce starts the snapshots of input. CreateSnapshots
+// has no client token, so the SDK must not retry it (a retry of a call
+// that succeeded unseen would start a second set); instead a throttled or
+// failed call is retried here, each time only after looking, by the step's
+// tag, for snapshots an earlier try started. It returns volume → snapshot.
+func createSnapshotsAtMostOnce(ctx context.Context, c *sdk.Client, input *sdk.CreateSnapshotsInput, token string) (map[string]string, error) {
+	const attempts = 8
+	var err error
+	for attempt := 0; attempt < attempts; attempt++ {
+		if attempt > 0 {
+			if serr := sleep(ctx, backoff(attempt)); serr != nil {
+				return nil, serr
+			}
+			out, derr := c.DescribeSnapshots(ctx, &sdk.DescribeSnapshotsInput{OwnerIds: []string{"self"},
+				Filters: []types.Filter{{Name: aws.String("tag:" + TagStep), Values: []string{token}}}})
+			if derr != nil {
+				err = derr
+				if !cloud.Retryable(derr) {
+					return nil, derr
+				}
+				continue
+			}
+			if len(out.Snapshots) > 0 {
+				got := map[string]string{}
+				for _, s := range out.Snapshots {
+					got[aws.ToString(s.VolumeId)] = aws.ToString(s.SnapshotId)
+				}
+				return got, nil
+			}
+		}
+		var out *sdk.CreateSnapshotsOutput
+		out, err = c.CreateSnapshots(ctx, input, func(o *sdk.Options) { o.RetryMaxAttempts = 1 })
+		if err == nil {
+			got := map[string]string{}
+			for _, s := range out.Snapshots {
+				got[aws.ToString(s.VolumeId)] = aws.ToString(s.SnapshotId)
+			}
+			return got, nil
+		}
+		if !cloud.Retryable(err) {
+			return nil, err
+		}
+	}
+	return nil, err
+}
