@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,3 +48,35 @@ func reflexBinary(t testing.TB) string {
 	}
 	return builtBin
 }
+
+// effectConfig writes dir/reflex.yaml: one enforce rule running test.effect
+// (its effects file in effectsDir, with stepParams added to its params) on
+// every finding, samples included, followed by extra top-level sections.
+// It returns the file's path.
+func effectConfig(t testing.TB, dir, effectsDir, stepParams, extra string) string {
+	t.Helper()
+	cfg := filepath.Join(dir, "reflex.yaml")
+	body := fmt.Sprintf(`version: 1
+rules:
+  - name: contain
+    pattern: {source: [aws.guardduty]}
+    mode: enforce
+    samples: act
+    steps:
+      - step: test.effect
+        params: {dir: %q%s}
+`, effectsDir, stepParams) + extra
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// hookNotifications routes every announcement to the webhook of
+// REFLEX_TEST_HOOK.
+const hookNotifications = `notifications:
+  channels:
+    hook: {type: webhook, url: "env:REFLEX_TEST_HOOK", signing_secret: "env:REFLEX_TEST_SECRET"}
+  routes:
+    - {name: all, channels: [hook]}
+`

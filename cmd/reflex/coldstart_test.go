@@ -106,16 +106,7 @@ func TestLambdaColdStart(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := reflexBinary(t)
-	os.WriteFile(filepath.Join(dir, "reflex.yaml"), fmt.Appendf(nil, `version: 1
-rules:
-  - name: contain
-    pattern: {source: [aws.guardduty]}
-    mode: enforce
-    samples: act
-    steps:
-      - step: test.effect
-        params: {dir: %q}
-`, dir), 0o600)
+	effectConfig(t, dir, dir, "", "")
 	runs := 7
 	var inits []time.Duration
 	var initRSS, afterRSS []int64
@@ -219,21 +210,7 @@ func TestLambdaAnnouncesBeforeAnswering(t *testing.T) {
 	bin := reflexBinary(t)
 	got := make(chan []byte, 16)
 	hook := newHookServer(t, got)
-	os.WriteFile(filepath.Join(dir, "reflex.yaml"), fmt.Appendf(nil, `version: 1
-rules:
-  - name: contain
-    pattern: {source: [aws.guardduty]}
-    mode: enforce
-    samples: act
-    steps:
-      - step: test.effect
-        params: {dir: %q}
-notifications:
-  channels:
-    hook: {type: webhook, url: "env:REFLEX_TEST_HOOK", signing_secret: "env:REFLEX_TEST_SECRET"}
-  routes:
-    - {name: all, channels: [hook]}
-`, dir), 0o600)
+	effectConfig(t, dir, dir, "", hookNotifications)
 	var cmd *exec.Cmd
 	api := &fakeRuntimeAPI{pid: func() int { return cmd.Process.Pid }, answered: make(chan struct{}),
 		payload: guardDutyEvent(t, "lambda-announce", 1)}

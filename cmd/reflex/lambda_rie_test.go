@@ -65,16 +65,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 	defer dyn.Close()
 	dir := t.TempDir()
 	bin := reflexBinary(t)
-	os.WriteFile(filepath.Join(dir, "reflex.yaml"), fmt.Appendf(nil, `version: 1
-rules:
-  - name: contain
-    pattern: {source: [aws.guardduty]}
-    mode: enforce
-    samples: act
-    steps:
-      - step: test.effect
-        params: {dir: %q}
-`, dir), 0o600)
+	effectConfig(t, dir, dir, "", "")
 	l1, _ := net.Listen("tcp", "127.0.0.1:0")
 	l2, _ := net.Listen("tcp", "127.0.0.1:0") // both open: two different ports
 	addr, api := l1.Addr().String(), l2.Addr().String()

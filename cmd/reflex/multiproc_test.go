@@ -158,21 +158,9 @@ func TestServeProcessesShareDynamoDB(t *testing.T) {
 	if err := os.Mkdir(effects, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	cfg := filepath.Join(dir, "reflex.yaml")
 	// the step sleeps around its side effect: a second run of it would
 	// pass the step's own check and append a second line
-	os.WriteFile(cfg, fmt.Appendf(nil, `version: 1
-rules:
-  - name: contain
-    pattern: {source: [aws.guardduty]}
-    mode: enforce
-    samples: act
-    steps:
-      - step: test.effect
-        params: {dir: %q, sleep: 30ms}
-guards:
-  budget: {per_account: 1000, total: 1000}
-`, effects), 0o600)
+	cfg := effectConfig(t, dir, effects, ", sleep: 30ms", "guards:\n  budget: {per_account: 1000, total: 1000}\n")
 	env := []string{"REFLEX_API_KEYS=k1", "AWS_ENDPOINT_URL_DYNAMODB=" + dyn.URL, "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=secret", "REFLEX_LOG_LEVEL=warn"}
 	var ps []*serveProc
@@ -290,23 +278,7 @@ func TestServeAnnounces(t *testing.T) {
 	bin := reflexBinary(t)
 	got := make(chan []byte, 16)
 	hook := newHookServer(t, got)
-	cfg := filepath.Join(dir, "reflex.yaml")
-	os.WriteFile(cfg, fmt.Appendf(nil, `version: 1
-rules:
-  - name: contain
-    pattern: {source: [aws.guardduty]}
-    mode: enforce
-    samples: act
-    steps:
-      - step: test.effect
-        params: {dir: %q}
-notifications:
-  channels:
-    hook: {type: webhook, url: "env:REFLEX_TEST_HOOK", signing_secret: "env:REFLEX_TEST_SECRET"}
-  routes:
-    - {name: all, channels: [hook]}
-ledger: {path: %q}
-`, dir, filepath.Join(dir, "ledger.db")), 0o600)
+	cfg := effectConfig(t, dir, dir, "", hookNotifications+fmt.Sprintf("ledger: {path: %q}\n", filepath.Join(dir, "ledger.db")))
 	p := startServe(t, bin, []string{"REFLEX_API_KEYS=k1", "REFLEX_TEST_HOOK=" + hook, "REFLEX_TEST_SECRET=s3cret-s3cret-s3cret"}, "-c", cfg)
 	req, _ := http.NewRequest("POST", p.url+"/events", bytes.NewReader(guardDutyEvent(t, "announce-1", 1)))
 	req.Header.Set("X-Api-Key", "k1")
