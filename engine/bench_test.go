@@ -36,15 +36,15 @@ func benchFindings(b *testing.B) []*finding.Finding {
 	return out
 }
 
-// BenchmarkRecordDryRun measures Decide + ledger write with the example
-// configuration in dry-run, batched 500 findings per transaction, every
-// finding new (ids made unique). Reports findings/s.
-func BenchmarkRecordDryRun(b *testing.B) {
+// benchEngine is an engine on a new SQLite ledger with the example
+// configuration, planning sample findings (the bundled ones are samples)
+// instead of ignoring them.
+func benchEngine(b *testing.B) *Engine {
+	b.Helper()
 	src, err := os.ReadFile("../examples/reflex.yaml")
 	if err != nil {
 		b.Fatal(err)
 	}
-	// plan sample findings (the bundled ones are samples) instead of ignoring them
 	cfg := strings.Replace(string(src), "samples: ignore", "samples: dry-run", 1)
 	reg := action.NewRegistry()
 	p, err := policy.Parse("reflex.yaml", []byte(cfg), reg)
@@ -55,8 +55,15 @@ func BenchmarkRecordDryRun(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
-	eng := &Engine{Policy: p, Registry: reg, Ledger: db}
+	b.Cleanup(func() { db.Close() })
+	return &Engine{Policy: p, Registry: reg, Ledger: db}
+}
+
+// BenchmarkRecordDryRun measures Decide + ledger write with the example
+// configuration in dry-run, batched 500 findings per transaction, every
+// finding new (ids made unique). Reports findings/s.
+func BenchmarkRecordDryRun(b *testing.B) {
+	eng := benchEngine(b)
 	base := benchFindings(b)
 	const batch = 500
 	ctx := context.Background()
@@ -88,22 +95,7 @@ func BenchmarkRecordDryRun(b *testing.B) {
 // BenchmarkRecordStreamDryRun is BenchmarkRecordDryRun through RecordStream:
 // the next batch is decided while the previous one is written.
 func BenchmarkRecordStreamDryRun(b *testing.B) {
-	src, err := os.ReadFile("../examples/reflex.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := strings.Replace(string(src), "samples: ignore", "samples: dry-run", 1)
-	reg := action.NewRegistry()
-	p, err := policy.Parse("reflex.yaml", []byte(cfg), reg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	db, err := sqlite.Open(filepath.Join(b.TempDir(), "ledger.db"), sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	eng := &Engine{Policy: p, Registry: reg, Ledger: db}
+	eng := benchEngine(b)
 	base := benchFindings(b)
 	fs := make([]*finding.Finding, b.N)
 	for i := range fs {
@@ -121,7 +113,7 @@ func BenchmarkRecordStreamDryRun(b *testing.B) {
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	n := 0
-	err = eng.RecordStream(context.Background(), in, 500, Options{}, func(rs []*Result) error {
+	err := eng.RecordStream(context.Background(), in, 500, Options{}, func(rs []*Result) error {
 		n += len(rs)
 		return nil
 	})
