@@ -216,6 +216,11 @@ type Ledger interface {
 	// StartStep moves a step from planned or started (a crashed attempt) to
 	// started, counting the attempt; ErrConflict if it has ended.
 	StartStep(ctx context.Context, key string, at time.Time) (*Step, error)
+	// CheckpointStep records prior as the prior state of a started step,
+	// before the step changes anything (a checkpoint: an attempt after a
+	// crash, and a release, find it in Step.Prior); ErrConflict if the step
+	// is not started.
+	CheckpointStep(ctx context.Context, key string, prior json.RawMessage) error
 	// EndStep moves a started step to a final state with its prior state and
 	// result; ErrConflict if it is not started (it ended already).
 	EndStep(ctx context.Context, s *Step) error

@@ -876,6 +876,27 @@ func (l *Ledger) StartStep(ctx context.Context, k string, at time.Time) (*store.
 	return stepFrom(out.Attributes), nil
 }
 
+// CheckpointStep implements store.Ledger.
+func (l *Ledger) CheckpointStep(ctx context.Context, k string, prior json.RawMessage) error {
+	upd := "SET #prior = :prior"
+	vals := item{":started": avS(store.StepStarted)}
+	if len(prior) == 0 {
+		upd = "REMOVE #prior"
+	} else {
+		vals[":prior"] = &types.AttributeValueMemberB{Value: prior}
+	}
+	_, err := l.c.UpdateItem(ctx, &ddb.UpdateItemInput{TableName: &l.table, Key: key(stepPK(k), "S"),
+		UpdateExpression: &upd, ConditionExpression: aws.String("#state = :started"),
+		ExpressionAttributeNames: nm(upd + " #state"), ExpressionAttributeValues: vals})
+	if err != nil {
+		if conditionFailed(err) {
+			return fmt.Errorf("step %s is not started: %w", k, store.ErrConflict)
+		}
+		return fmt.Errorf("ledger: checkpoint step %s: %w", k, err)
+	}
+	return nil
+}
+
 // EndStep implements store.Ledger.
 func (l *Ledger) EndStep(ctx context.Context, s *store.Step) error {
 	if !store.Ended(s.State) {

@@ -5,6 +5,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -691,6 +692,18 @@ func (d *DB) StartStep(ctx context.Context, key string, at time.Time) (*store.St
 		return s, err
 	}
 	return s, nil
+}
+
+// CheckpointStep implements store.Ledger.
+func (d *DB) CheckpointStep(ctx context.Context, key string, prior json.RawMessage) error {
+	res, err := d.db.ExecContext(ctx, `UPDATE steps SET prior = ? WHERE key = ? AND state = ?`, nullBytes(prior), key, store.StepStarted)
+	if err != nil {
+		return fmt.Errorf("ledger: checkpoint step %s: %w", key, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("step %s is not started: %w", key, store.ErrConflict)
+	}
+	return nil
 }
 
 // EndStep implements store.Ledger.

@@ -32,6 +32,7 @@ func Run(t *testing.T, newLedger Factory) {
 		{"RecordDedup", testRecordDedup},
 		{"RecordSteps", testRecordSteps},
 		{"StepLifecycle", testStepLifecycle},
+		{"StepCheckpoint", testStepCheckpoint},
 		{"DecisionStatus", testDecisionStatus},
 		{"Approve", testApprove},
 		{"Expire", testExpire},
@@ -197,6 +198,55 @@ func testRecordSteps(t *testing.T, l store.Ledger) {
 	}
 	if _, err := l.Step(ctx(t), "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("missing step: %v", err)
+	}
+}
+
+// testStepCheckpoint: a started step's prior state is journaled before its
+// side effect, survives a crashed attempt (the next StartStep returns it),
+// is replaced by a later checkpoint, is kept by EndStep's own prior, and
+// cannot be written on a step that is not started.
+func testStepCheckpoint(t *testing.T, l store.Ledger) {
+	r := Rec(Finding("f1", 0, 1), store.DecisionApproved, "iam.deactivate-key", "iam.deny-all")
+	record(t, l, r)
+	k, other := r.Steps[0].Key, r.Steps[1].Key
+	at := t0.Add(time.Hour)
+	if err := l.CheckpointStep(ctx(t), k, json.RawMessage(`{"status":"Active"}`)); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("checkpoint of a planned step: %v, want ErrConflict", err)
+	}
+	if err := l.CheckpointStep(ctx(t), "nope", json.RawMessage(`{}`)); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("checkpoint of a missing step: %v, want ErrConflict", err)
+	}
+	if _, err := l.StartStep(ctx(t), k, at); err != nil {
+		t.Fatal(err)
+	}
+	for i, prior := range []string{`{"status":"Active"}`, `{"status":"Active","user":"alice"}`} {
+		if err := l.CheckpointStep(ctx(t), k, json.RawMessage(prior)); err != nil {
+			t.Fatalf("checkpoint %d: %v", i, err)
+		}
+		if got, _ := l.Step(ctx(t), k); got.State != store.StepStarted || string(got.Prior) != prior {
+			t.Errorf("after checkpoint %d: %s %s", i, got.State, got.Prior)
+		}
+	}
+	// a crash, then a new attempt: the checkpoint comes back with it
+	s, err := l.StartStep(ctx(t), k, at.Add(time.Minute))
+	if err != nil || s.Attempts != 2 || string(s.Prior) != `{"status":"Active","user":"alice"}` {
+		t.Fatalf("StartStep after a crash: %+v, %v", s, err)
+	}
+	if got, _ := l.Step(ctx(t), other); len(got.Prior) != 0 {
+		t.Errorf("another step got the checkpoint: %s", got.Prior)
+	}
+	end := &store.Step{Key: k, State: store.StepFailed, Prior: s.Prior, Reason: "AccessDenied", EndedAt: at.Add(2 * time.Minute)}
+	if err := l.EndStep(ctx(t), end); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := l.Step(ctx(t), k); got.State != store.StepFailed || string(got.Prior) != `{"status":"Active","user":"alice"}` {
+		t.Errorf("after EndStep: %s %s", got.State, got.Prior)
+	}
+	if err := l.CheckpointStep(ctx(t), k, json.RawMessage(`{}`)); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("checkpoint of an ended step: %v, want ErrConflict", err)
+	}
+	if got, _ := l.Step(ctx(t), k); string(got.Prior) != `{"status":"Active","user":"alice"}` {
+		t.Errorf("a refused checkpoint changed the prior state: %s", got.Prior)
 	}
 }
 
