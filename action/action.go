@@ -7,6 +7,11 @@
 // would do without doing it; Do is idempotent and records the state it
 // changed; Undo restores that state; every result is honest: done, skipped
 // with why, or failed with the error and whether retrying may help.
+//
+// A reversible step journals the state it is about to change before it
+// changes it (Request.Checkpoint, a write to the ledger), so a crash at any
+// point leaves the prior state in the ledger: the next attempt finds it in
+// Request.Prior, and a release of the interrupted step restores it.
 package action
 
 import (
@@ -56,8 +61,16 @@ type Request struct {
 	Target *finding.ResourceRef
 	Params Params
 	// Prior is the state recorded by an earlier attempt of this step, if
-	// one recorded it before a crash; for Undo, the state to restore.
+	// one checkpointed it before a crash (the state before that attempt
+	// changed anything); for Undo, the state to restore.
 	Prior json.RawMessage
+	// Checkpoint, set by the engine for Do, journals prior (the state the
+	// step is about to change, in the form Undo reads) durably in the
+	// ledger and returns once it is written. A reversible step calls it
+	// before its first change (SaveCheckpoint), and again when it learns
+	// more of the prior state before a later change; each call replaces the
+	// previous checkpoint. Nil outside the engine: nothing is journaled.
+	Checkpoint func(ctx context.Context, prior json.RawMessage) error
 	// Announce is set by the engine for the notify step when notifications
 	// are configured: it hands the decision's announcement (every step's
 	// status at that moment) to the notification dispatcher, on route
@@ -135,6 +148,23 @@ func Failed(err error, retry bool) Result {
 	return Result{Status: StatusFailed, Reason: err.Error(), Err: err, Retry: retry}
 }
 
+// SaveCheckpoint journals prior through req.Checkpoint (see Request); it
+// does nothing when req has no Checkpoint. A step must not make the change
+// when it fails.
+func SaveCheckpoint(ctx context.Context, req *Request, prior any) error {
+	if req.Checkpoint == nil {
+		return nil
+	}
+	b, err := json.Marshal(prior)
+	if err != nil {
+		return fmt.Errorf("checkpoint of the prior state: %w", err)
+	}
+	if err := req.Checkpoint(ctx, b); err != nil {
+		return fmt.Errorf("checkpoint of the prior state: %w", err)
+	}
+	return nil
+}
+
 // Step is a response action.
 type Step interface {
 	Spec() Spec
@@ -142,9 +172,17 @@ type Step interface {
 	Plan(ctx context.Context, req *Request) ([]Call, error)
 	// Do performs the step. It must be idempotent: run again after a crash
 	// at any point, or twice, it converges to the same state and does not
-	// repeat a side effect that must happen once.
+	// repeat a side effect that must happen once. A reversible step
+	// checkpoints the state it changes before changing it (SaveCheckpoint)
+	// and, when req.Prior holds an earlier attempt's checkpoint, records
+	// that state as its prior state, not the state it finds (which may be
+	// the earlier attempt's doing). A reversible attempt interrupted before
+	// its first checkpoint has changed nothing that release would restore.
 	Do(ctx context.Context, req *Request) Result
-	// Undo restores the state recorded in req.Prior.
+	// Undo restores the state recorded in req.Prior: a done step's, or the
+	// checkpoint of an attempt that was interrupted or failed after it, in
+	// which case the change may or may not have been made (Undo converges
+	// either way).
 	Undo(ctx context.Context, req *Request) Result
 }
 

@@ -189,16 +189,24 @@ func (testStep) Do(ctx context.Context, req *Request) Result {
 	if req.Params.Bool("fail_hard") {
 		return Failed(errors.New("test.effect: planned permanent failure"), false)
 	}
+	prior := map[string]any{"absent": line}
 	done, err := TestEffects(dir)
 	if err != nil {
 		return Failed(err, true)
 	}
 	for _, l := range done {
 		if l == line {
-			return Done(map[string]any{"line": line, "already": true})
+			r := Done(map[string]any{"line": line, "already": true})
+			if len(req.Prior) > 0 { // an earlier attempt's: it wrote the line
+				r.Prior = req.Prior
+			}
+			return r
 		}
 	}
 	if err := sleepCtx(ctx, req.Params.Duration("sleep")); err != nil {
+		return Failed(err, true)
+	}
+	if err := SaveCheckpoint(ctx, req, prior); err != nil {
 		return Failed(err, true)
 	}
 	f, err := os.OpenFile(filepath.Join(dir, TestEffectsFile), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
@@ -213,8 +221,7 @@ func (testStep) Do(ctx context.Context, req *Request) Result {
 	if err := sleepCtx(ctx, req.Params.Duration("sleep")); err != nil {
 		return Failed(err, true)
 	}
-	prior, _ := json.Marshal(map[string]any{"absent": line})
-	return Result{Status: StatusDone, Prior: prior, Output: mustJSON(map[string]any{"line": line})}
+	return Result{Status: StatusDone, Prior: mustJSON(prior), Output: mustJSON(map[string]any{"line": line})}
 }
 
 func (testStep) Undo(_ context.Context, req *Request) Result {

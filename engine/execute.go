@@ -269,6 +269,22 @@ func (e *Engine) runStep(ctx context.Context, f *finding.Finding, ps *PlannedSte
 	}
 	backoff := time.Duration(ex.Backoff)
 	var res action.Result
+	// checkpoint is the prior state journaled by this step's attempts (an
+	// earlier process's, from StartStep, then this one's): a failure keeps
+	// it, so a release restores what a failed attempt may have changed.
+	var (
+		mu         sync.Mutex
+		checkpoint json.RawMessage
+	)
+	journal := func(ctx context.Context, prior json.RawMessage) error {
+		if err := led.CheckpointStep(ctx, cur.Key, prior); err != nil {
+			return err
+		}
+		mu.Lock()
+		checkpoint = prior
+		mu.Unlock()
+		return nil
+	}
 	for attempt := 0; ; attempt++ {
 		st, err := led.StartStep(ctx, cur.Key, e.now())
 		if errors.Is(err, store.ErrConflict) {
@@ -277,6 +293,9 @@ func (e *Engine) runStep(ctx context.Context, f *finding.Finding, ps *PlannedSte
 		if err != nil {
 			return "", err
 		}
+		mu.Lock()
+		checkpoint = st.Prior
+		mu.Unlock()
 		_ = led.Append(ctx, &store.Event{At: e.now(), Kind: "step.started", FindingKey: st.FindingKey, DecisionID: st.DecisionID, StepKey: st.Key,
 			Message: fmt.Sprintf("%s attempt %d", st.Name, st.Attempts)})
 		switch {
@@ -285,7 +304,7 @@ func (e *Engine) runStep(ctx context.Context, f *finding.Finding, ps *PlannedSte
 		case perr != nil:
 			res = action.Failed(fmt.Errorf("parameters: %w", perr), false)
 		default:
-			req := &action.Request{Key: cur.Key, Finding: f, Target: ps.Target, Params: params, Prior: st.Prior}
+			req := &action.Request{Key: cur.Key, Finding: f, Target: ps.Target, Params: params, Prior: st.Prior, Checkpoint: journal}
 			if ps.Name == "notify" && announce != nil {
 				req.Announce = func(route, message string) bool { return announce(cur.Key, route, message) }
 			}
@@ -317,6 +336,11 @@ func (e *Engine) runStep(ctx context.Context, f *finding.Finding, ps *PlannedSte
 		end.State = store.StepFailed
 		if end.Reason == "" {
 			end.Reason = "failed"
+		}
+		if len(end.Prior) == 0 {
+			mu.Lock()
+			end.Prior = checkpoint // the change may have been made: release restores it
+			mu.Unlock()
 		}
 	}
 	if err := led.EndStep(ctx, end); err != nil {

@@ -46,6 +46,13 @@ type ReleaseSelector struct {
 // their recorded prior state. A step released before is not undone again;
 // steps that cannot be undone are reported as such. Each undo is recorded
 // in the audit trail (step.released / step.release-failed).
+//
+// A step interrupted by a crash (left started) or failed after its
+// checkpoint is undone from the checkpoint, since its change may have been
+// made; an interrupted step is then ended, and the steps of an unfinished
+// execution that had not changed anything are ended unrun, so that resuming
+// the execution later does not contain again what was released. Release an
+// execution still in progress in another process only once it stopped.
 func (e *Engine) Release(ctx context.Context, sel ReleaseSelector) ([]*Released, error) {
 	led := e.Ledger
 	if led == nil {
@@ -108,11 +115,20 @@ func (e *Engine) Release(ctx context.Context, sel ReleaseSelector) ([]*Released,
 			}
 			released[s.FindingKey] = true
 		}
+		// A step interrupted (started: a crash) or failed after its
+		// checkpoint may have made its change: it is undone from the
+		// checkpoint like a done step.
+		checkpointed := len(s.Prior) > 0 && (s.State == store.StepStarted || s.State == store.StepFailed)
 		switch {
 		case released[s.Key]:
 			r.Status, r.Reason = ReleaseAlready, "released before"
 			continue
-		case s.State != store.StepDone:
+		case s.State == store.StepPlanned || (s.State == store.StepStarted && !checkpointed):
+			if err := e.releaseUnrun(ctx, s, r); err != nil {
+				return nil, err
+			}
+			continue
+		case s.State != store.StepDone && !checkpointed:
 			r.Status, r.Reason = ReleaseNothing, "the step is "+s.State+": it changed nothing"
 			continue
 		}
@@ -176,6 +192,15 @@ func (e *Engine) Release(ctx context.Context, sel ReleaseSelector) ([]*Released,
 				}
 			}
 			ev.Kind, ev.Message, ev.Data = "step.released", s.Name+" "+s.Target+": undone", res.Output
+			if s.State != store.StepDone {
+				ev.Message += " (from the checkpoint of its " + s.State + " attempt)"
+			}
+		}
+		if s.State == store.StepStarted && ev.Kind == "step.released" {
+			// the interrupted step is over: a resumed execution must not redo it
+			if err := e.endWithout(ctx, s, store.StepFailed, "interrupted before it finished, then released: the checkpointed prior state was restored"); err != nil {
+				return nil, err
+			}
 		}
 		if err := led.Append(ctx, ev); err != nil {
 			return nil, err
@@ -248,6 +273,41 @@ func (e *Engine) announceRelease(findings map[string]*finding.Finding, plans map
 		}
 		e.submit(ev)
 	}
+}
+
+// releaseUnrun releases a step that changed nothing yet: never started, or
+// interrupted before its first checkpoint (a reversible step checkpoints
+// before any change). If its decision is still to run (approved, or running
+// and interrupted), the step is ended as skipped, so that a resumed
+// execution does not contain again what was released; a step of a decision
+// waiting for approval is left to that decision.
+func (e *Engine) releaseUnrun(ctx context.Context, s *store.Step, r *Released) error {
+	r.Status, r.Reason = ReleaseNothing, "the step is "+s.State+": it changed nothing"
+	end, why := store.StepSkipped, "not run: the finding's containment was released before this step ran"
+	if s.State == store.StepStarted {
+		r.Reason = "interrupted before it changed anything"
+		end, why = store.StepFailed, "interrupted before its first change, then released"
+		if st, ok := e.Registry.Lookup(s.Name); ok && st.Spec().Effect != action.Reversible {
+			// no checkpoint to go by: an irreversible step may have run
+			r.Reason, why = "interrupted: it may have run", "interrupted, then released: it may have run"
+			if st.Spec().Effect == action.Irreversible {
+				r.Status, r.Reason = ReleaseCannot, r.Reason+", and cannot be undone"
+			}
+		}
+	}
+	d, err := e.Ledger.Decision(ctx, s.DecisionID)
+	if err != nil {
+		return err
+	}
+	if d.Status != store.DecisionApproved && d.Status != store.DecisionRunning {
+		return nil
+	}
+	if err := e.endWithout(ctx, s, end, why); err != nil {
+		return err
+	}
+	r.Reason += "; it will not run after this release"
+	return e.Ledger.Append(ctx, &store.Event{At: e.now(), Kind: "step.released", FindingKey: s.FindingKey, DecisionID: s.DecisionID,
+		StepKey: s.Key, Actor: "release", Message: s.Name + " " + s.Target + ": " + r.Reason})
 }
 
 func (e *Engine) undo(ctx context.Context, step action.Step, req *action.Request) (res action.Result) {
