@@ -1,9 +1,16 @@
 package fakeaws
 
+import (
+	"strconv"
+	"strings"
+)
+
 // Security Hub (REST-JSON): BatchImportFindings (ASFF, with the required
 // fields checked per finding, at most 100 per call, only the caller's own
-// account) and BatchUpdateFindings (workflow, note, severity, verification
-// state, confidence, criticality, types, user-defined fields).
+// account), BatchUpdateFindings (workflow, note, severity, verification
+// state, confidence, criticality, types, user-defined fields) and
+// GetFindings (string filters on the fields in hubFilterFields, combined as
+// the API reference's StringFilter says; MaxResults 1–100, opaque NextToken).
 
 type hubFinding struct {
 	Data map[string]any
@@ -15,6 +22,7 @@ func securityhubService() *service {
 	s.routes = []route{
 		{"POST", "/findings/import", "BatchImportFindings", hubImport},
 		{"PATCH", "/findings/batchupdate", "BatchUpdateFindings", hubUpdate},
+		{"POST", "/findings", "GetFindings", hubGetFindings},
 	}
 	return s
 }
@@ -104,4 +112,178 @@ func hubUpdate(r *request) (any, error) {
 		processed = append(processed, fi)
 	}
 	return map[string]any{"ProcessedFindings": processed, "UnprocessedFindings": unprocessed}, nil
+}
+
+// hubFilterFields are the GetFindings string filters the test cloud
+// answers: each reads the finding's values for its field (several for a
+// list, such as Type or ResourceId).
+var hubFilterFields = map[string]func(f map[string]any) []string{
+	"Id":             hubField("Id"),
+	"ProductArn":     hubField("ProductArn"),
+	"AwsAccountId":   hubField("AwsAccountId"),
+	"GeneratorId":    hubField("GeneratorId"),
+	"Region":         hubField("Region"),
+	"Title":          hubField("Title"),
+	"Description":    hubField("Description"),
+	"ProductName":    hubField("ProductName"),
+	"CompanyName":    hubField("CompanyName"),
+	"RecordState":    hubField("RecordState"),
+	"WorkflowStatus": func(f map[string]any) []string { return []string{jstr(jobj(f, "Workflow"), "Status")} },
+	"SeverityLabel":  func(f map[string]any) []string { return []string{jstr(jobj(f, "Severity"), "Label")} },
+	"Type":           func(f map[string]any) []string { return jstrs(f, "Types") },
+	"ResourceId":     hubResourceField("Id"),
+	"ResourceType":   hubResourceField("Type"),
+}
+
+func hubField(k string) func(map[string]any) []string {
+	return func(f map[string]any) []string { return []string{jstr(f, k)} }
+}
+
+func hubResourceField(k string) func(map[string]any) []string {
+	return func(f map[string]any) []string {
+		var out []string
+		for _, x := range jlist(f, "Resources") {
+			if m, ok := x.(map[string]any); ok {
+				out = append(out, jstr(m, k))
+			}
+		}
+		return out
+	}
+}
+
+// hubStringFilter is one field's filters: the positive ones (EQUALS,
+// PREFIX, CONTAINS) joined by OR, then the negative ones (NOT_EQUALS,
+// PREFIX_NOT_EQUALS, NOT_CONTAINS) joined by AND.
+type hubStringFilter struct {
+	field    string
+	values   func(map[string]any) []string
+	pos, neg [][2]string // comparison, value
+}
+
+func hubParseFilters(in map[string]any) ([]hubStringFilter, *apiError) {
+	filters := jobj(in, "Filters")
+	if len(filters) > 10 {
+		return nil, badRequest("InvalidInputException", "Filters can contain at most 10 finding attributes.")
+	}
+	var out []hubStringFilter
+	for _, field := range sortedKeys(filters) {
+		get, ok := hubFilterFields[field]
+		if !ok {
+			return nil, badRequest("InvalidInputException", "the test cloud does not emulate the GetFindings filter %s", field)
+		}
+		list, _ := filters[field].([]any)
+		if len(list) > 20 {
+			return nil, badRequest("InvalidInputException", "Filters.%s can contain at most 20 filter values.", field)
+		}
+		hf := hubStringFilter{field: field, values: get}
+		seen := map[string]bool{}
+		for _, x := range list {
+			m, _ := x.(map[string]any)
+			cmp, val := jstr(m, "Comparison"), jstr(m, "Value")
+			if val == "" {
+				return nil, badRequest("InvalidInputException", "Filters.%s: a filter needs a Value.", field)
+			}
+			switch cmp {
+			case "EQUALS", "PREFIX", "CONTAINS":
+				hf.pos = append(hf.pos, [2]string{cmp, val})
+			case "NOT_EQUALS", "PREFIX_NOT_EQUALS", "NOT_CONTAINS":
+				hf.neg = append(hf.neg, [2]string{cmp, val})
+			default:
+				return nil, badRequest("InvalidInputException", "Filters.%s: invalid Comparison %q.", field, cmp)
+			}
+			seen[cmp] = true
+		}
+		// the combinations the API refuses
+		switch {
+		case seen["CONTAINS"] && len(seen) > 1, seen["NOT_CONTAINS"] && len(seen) > 1,
+			seen["EQUALS"] && (seen["NOT_EQUALS"] || seen["PREFIX_NOT_EQUALS"]):
+			return nil, badRequest("InvalidInputException", "Filters.%s combines comparisons that cannot be used together.", field)
+		}
+		out = append(out, hf)
+	}
+	return out, nil
+}
+
+func hubCompare(cmp, have, want string) bool {
+	switch cmp {
+	case "EQUALS", "NOT_EQUALS":
+		return have == want
+	case "PREFIX", "PREFIX_NOT_EQUALS":
+		return strings.HasPrefix(have, want)
+	default: // CONTAINS, NOT_CONTAINS
+		return strings.Contains(have, want)
+	}
+}
+
+// holds reports whether a finding passes the field's filters: one of its
+// values matches a positive filter (when there is any), and none matches a
+// negative one.
+func (hf hubStringFilter) holds(f map[string]any) bool {
+	vals := hf.values(f)
+	if len(hf.pos) > 0 {
+		matched := false
+		for _, c := range hf.pos {
+			for _, v := range vals {
+				matched = matched || (v != "" && hubCompare(c[0], v, c[1]))
+			}
+		}
+		if !matched {
+			return false
+		}
+	}
+	for _, c := range hf.neg {
+		for _, v := range vals {
+			if v != "" && hubCompare(c[0], v, c[1]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func hubGetFindings(r *request) (any, error) {
+	if _, ok := r.in["SortCriteria"]; ok {
+		return nil, badRequest("InvalidInputException", "the test cloud does not emulate GetFindings SortCriteria")
+	}
+	max := jint(r.in, "MaxResults", 100)
+	if max < 1 || max > 100 {
+		return nil, badRequest("InvalidInputException", "MaxResults must be between 1 and 100.")
+	}
+	filters, e := hubParseFilters(r.in)
+	if e != nil {
+		return nil, e
+	}
+	reg := r.reg()
+	var keys []string
+	for _, key := range reg.hubOrder {
+		h := reg.hub[key]
+		ok := h != nil
+		for _, hf := range filters {
+			ok = ok && hf.holds(h.Data)
+		}
+		if ok {
+			keys = append(keys, key)
+		}
+	}
+	tok := jstr(r.in, "NextToken")
+	if tok != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(tok, "sh-"))
+		if err != nil || !strings.HasPrefix(tok, "sh-") {
+			return nil, badRequest("InvalidInputException", "The NextToken is invalid.")
+		}
+		tok = strconv.Itoa(n)
+	}
+	pg, next, ok := page(keys, tok, max, 100)
+	if !ok {
+		return nil, badRequest("InvalidInputException", "The NextToken is invalid.")
+	}
+	found := make([]any, 0, len(pg))
+	for _, key := range pg {
+		found = append(found, deepCopy(reg.hub[key].Data))
+	}
+	out := map[string]any{"Findings": found}
+	if next != "" {
+		out["NextToken"] = "sh-" + next
+	}
+	return out, nil
 }
