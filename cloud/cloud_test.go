@@ -3,9 +3,13 @@ package cloud_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -86,5 +90,44 @@ func TestAssumeRole(t *testing.T) {
 	bad := cloud.FromConfig(base, []cloud.Account{{ID: "*", Role: sandbox.ResponderRole, ExternalID: "wrong"}}, cloud.Options{})
 	if _, err := bad.Config(ctx, sandbox.Prod, sandbox.Region); err == nil || !strings.Contains(err.Error(), "reflex-responder") {
 		t.Errorf("wrong external id: %v", err)
+	}
+}
+
+// TestObserveNamesEveryCall: Observe sees the service and operation of
+// every client's calls, those generated on the newer runtime (Security
+// Hub) as well as the others.
+func TestObserveNamesEveryCall(t *testing.T) {
+	c, err := sandbox.Cloud(fakeaws.WithSeed(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := fakeaws.NewTestServer(t, c)
+	ak, sk, _ := c.Credentials(sandbox.Security)
+	var mu sync.Mutex
+	var seen []string
+	cl := cloud.FromConfig(srv.ConfigFor(ak, sk, "", sandbox.Region), sandbox.Accounts, cloud.Options{Observe: func(call cloud.Call) {
+		mu.Lock()
+		seen = append(seen, call.Service+":"+call.Operation)
+		mu.Unlock()
+	}})
+	ctx := context.Background()
+	hub, err := cl.SecurityHub(ctx, sandbox.Prod, sandbox.Region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hub.GetFindings(ctx, &securityhub.GetFindingsInput{}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := cl.EC2(ctx, sandbox.Prod, sandbox.Region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(seen, []string{"SecurityHub:GetFindings", "EC2:DescribeInstances"}) {
+		t.Errorf("observed %q", seen)
 	}
 }

@@ -60,8 +60,16 @@ func observer(account, region string, fn func(Call)) func(*middleware.Stack) err
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 				start := time.Now()
 				out, md, err := next.HandleInitialize(ctx, in)
-				fn(Call{Account: account, Region: region, Service: awsmiddleware.GetServiceID(ctx),
-					Operation: awsmiddleware.GetOperationName(ctx), Err: err, Duration: time.Since(start)})
+				// clients generated on the newer runtime (Security Hub) set
+				// only smithy's stack values; the others set both
+				svc, op := middleware.GetServiceID(ctx), middleware.GetOperationName(ctx)
+				if svc == "" {
+					svc = awsmiddleware.GetServiceID(ctx)
+				}
+				if op == "" {
+					op = awsmiddleware.GetOperationName(ctx)
+				}
+				fn(Call{Account: account, Region: region, Service: svc, Operation: op, Err: err, Duration: time.Since(start)})
 				return out, md, err
 			}), middleware.Before)
 	}
