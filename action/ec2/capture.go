@@ -92,6 +92,8 @@ func doCapture(ctx context.Context, env awsstep.Env, req *action.Request) action
 		if len(req.Prior) > 0 {
 			_ = awsstep.Unmarshal(req, &prior)
 		}
+	} else if err := awsstep.Checkpoint(ctx, req, prior); err != nil {
+		return action.Failed(err, true)
 	} else if err := setTags(ctx, c, []string{id}, map[string]string{TagEvidence: req.Finding.ID}); err != nil {
 		return awsstep.Fail(err, "mark %s as captured", id)
 	}

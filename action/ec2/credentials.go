@@ -100,12 +100,23 @@ func doCredentials(ctx context.Context, env awsstep.Env, req *action.Request) ac
 		curARN = aws.ToString(assoc.IamInstanceProfile.Arn)
 	}
 	prior := profilePrior{ProfileARN: tags[TagProfilePrior], Replaced: replace != ""}
+	earlier, err := awsstep.Earlier(req, &prior)
+	if err != nil {
+		return action.Failed(err, false)
+	}
 	if prior.ProfileARN == "" {
 		if curARN == "" {
 			return action.Skipped(id + " has no instance profile")
 		}
 		prior.ProfileARN = curARN
-		if err := setTags(ctx, c, []string{id}, map[string]string{TagProfilePrior: curARN}); err != nil {
+	}
+	if !earlier {
+		if err := awsstep.Checkpoint(ctx, req, prior); err != nil {
+			return action.Failed(err, true)
+		}
+	}
+	if tags[TagProfilePrior] == "" {
+		if err := setTags(ctx, c, []string{id}, map[string]string{TagProfilePrior: prior.ProfileARN}); err != nil {
 			return awsstep.Fail(err, "checkpoint the instance profile of %s", id)
 		}
 	}
@@ -140,7 +151,11 @@ func doCredentials(ctx context.Context, env awsstep.Env, req *action.Request) ac
 		}
 		if roles := ip.InstanceProfile.Roles; len(roles) > 0 { // a profile holds one role
 			role := aws.ToString(roles[0].RoleName)
-			rp, err := revoke.Put(ctx, ic, revoke.Role, role, time.Now())
+			rp, err := revoke.Revoke(ctx, ic, revoke.Role, role, time.Now(), prior.Role, func(p *revoke.Prior) error {
+				cp := prior
+				cp.Role = p
+				return awsstep.Checkpoint(ctx, req, cp)
+			})
 			if err != nil {
 				return awsstep.Fail(err, "revoke the older sessions of role %s", role)
 			}

@@ -88,6 +88,9 @@ func eips() action.Step {
 			if len(prior.Associations) == 0 {
 				return action.Skipped(id + " has no Elastic IP")
 			}
+			if err := awsstep.Checkpoint(ctx, req, prior); err != nil {
+				return action.Failed(err, true)
+			}
 			if err := awsstep.First(awsstep.Parallel(awsstep.Concurrency, fns...)); err != nil {
 				return awsstep.Fail(err, "checkpoint the Elastic IPs of %s", id)
 			}

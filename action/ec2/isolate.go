@@ -164,6 +164,9 @@ func doIsolate(ctx context.Context, env awsstep.Env, req *action.Request) action
 			})
 		}
 	}
+	if err := awsstep.Checkpoint(ctx, req, prior); err != nil {
+		return action.Failed(err, true)
+	}
 	if err := awsstep.First(awsstep.Parallel(awsstep.Concurrency, fns...)); err != nil {
 		return awsstep.Fail(err, "prepare the isolation of %s", id)
 	}

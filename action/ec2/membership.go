@@ -72,6 +72,9 @@ func detachASG() action.Step {
 			case group == "":
 				return action.Skipped(id + " is not in an Auto Scaling group")
 			case cp == "":
+				if err := awsstep.Checkpoint(ctx, req, asgPrior{Group: group}); err != nil {
+					return action.Failed(err, true)
+				}
 				if err := setTags(ctx, c, []string{id}, map[string]string{TagASGPrior: group}); err != nil {
 					return awsstep.Fail(err, "checkpoint the Auto Scaling group of %s", id)
 				}
@@ -177,6 +180,9 @@ func deregister() action.Step {
 					return action.Skipped(id + " is registered in no target group")
 				}
 				prior = cur
+				if err := awsstep.Checkpoint(ctx, req, targetsPrior{Targets: prior}); err != nil {
+					return action.Failed(err, true)
+				}
 				if err := setTags(ctx, c, []string{id}, encodeTargets(cur)); err != nil {
 					return awsstep.Fail(err, "checkpoint the target groups of %s", id)
 				}

@@ -152,6 +152,9 @@ func doProtect(ctx context.Context, env awsstep.Env, req *action.Request) action
 			prior = p // an earlier attempt's checkpoint: the state before it
 		}
 	} else if cur.DisableAPITermination != want.DisableAPITermination || cur.ShutdownBehavior != want.ShutdownBehavior || len(cur.DeleteOnTermination) > 0 {
+		if err := awsstep.Checkpoint(ctx, req, prior); err != nil {
+			return action.Failed(err, true)
+		}
 		if err := setTags(ctx, c, []string{id}, map[string]string{TagProtectPrior: cur.encode()}); err != nil {
 			return awsstep.Fail(err, "checkpoint the protection of %s", id)
 		}

@@ -117,6 +117,9 @@ func doSnapshot(ctx context.Context, env awsstep.Env, req *action.Request) actio
 		if req.Params.Bool("copy_tags") {
 			input.CopyTagsFromSource = types.CopyTagsFromSourceVolume
 		}
+		if err := awsstep.Checkpoint(ctx, req, SnapshotsOut{Snapshots: pick(done, vols), Note: "the snapshots this step starts are evidence: kept"}); err != nil {
+			return action.Failed(err, true)
+		}
 		// No SDK retry here: a retried CreateSnapshots whose first try
 		// succeeded unseen would start a second set. Retry by re-reading.
 		out, err := c.CreateSnapshots(ctx, input, func(o *sdk.Options) { o.RetryMaxAttempts = 1 })

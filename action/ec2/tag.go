@@ -75,6 +75,9 @@ func tagStep() action.Step {
 					prior[k] = nil
 				}
 			}
+			if err := awsstep.Checkpoint(ctx, req, prior); err != nil {
+				return action.Failed(err, true)
+			}
 			if err := setTags(ctx, c, []string{id}, want); err != nil {
 				return awsstep.Fail(err, "tag %s", id)
 			}

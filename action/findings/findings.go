@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	gd "github.com/aws/aws-sdk-go-v2/service/guardduty"
@@ -66,13 +67,24 @@ func archive() action.Step {
 			if len(out.Findings) == 0 {
 				return action.Skipped("finding " + req.Finding.ID + " is not in GuardDuty (detector " + det + ")")
 			}
+			p := archivePrior{Detector: det}
+			earlier, err := awsstep.Earlier(req, &p)
+			if err != nil {
+				return action.Failed(err, false)
+			}
 			if f := out.Findings[0]; f.Service != nil && aws.ToBool(f.Service.Archived) {
+				if earlier {
+					return awsstep.Result(p, map[string]string{"archived": req.Finding.ID}) // by the earlier attempt
+				}
 				return action.Skipped("finding " + req.Finding.ID + " is already archived")
 			}
-			if _, err := c.ArchiveFindings(ctx, &gd.ArchiveFindingsInput{DetectorId: aws.String(det), FindingIds: []string{req.Finding.ID}}); err != nil {
+			if err := awsstep.Checkpoint(ctx, req, p); err != nil {
+				return action.Failed(err, true)
+			}
+			if _, err := c.ArchiveFindings(ctx, &gd.ArchiveFindingsInput{DetectorId: aws.String(p.Detector), FindingIds: []string{req.Finding.ID}}); err != nil {
 				return awsstep.Fail(err, "archive finding %s", req.Finding.ID)
 			}
-			return awsstep.Result(archivePrior{Detector: det}, map[string]string{"archived": req.Finding.ID})
+			return awsstep.Result(p, map[string]string{"archived": req.Finding.ID})
 		},
 		UndoFn: func(ctx context.Context, env awsstep.Env, req *action.Request) action.Result {
 			var p archivePrior
@@ -133,10 +145,16 @@ func feedback() action.Step {
 	}
 }
 
+// hubPrior is the finding's Security Hub workflow status and note before
+// securityhub.update changed them.
 type hubPrior struct {
 	ProductARN string `json:"product_arn"`
 	ID         string `json:"id"`
 	Status     string `json:"status"`
+	// Note is the note before ("" with HadNote false: there was none).
+	Note    string `json:"note,omitempty"`
+	NoteBy  string `json:"note_updated_by,omitempty"`
+	HadNote bool   `json:"had_note,omitempty"`
 }
 
 func hubID(req *action.Request) (product, id string) {
@@ -148,21 +166,27 @@ func hubID(req *action.Request) (product, id string) {
 	return fmt.Sprintf("arn:%s:securityhub:%s::product/aws/guardduty", part, f.Region), f.ARN
 }
 
+// releaseNote is written on release when the finding had no note before:
+// Security Hub has no call that removes a note.
+const releaseNote = "reflex released its containment for this finding"
+
 func hubUpdate() action.Step {
 	return &awsstep.Step{
 		Def: action.Spec{Name: "securityhub.update", Effect: action.Reversible,
-			Description: "Set the finding's Security Hub workflow status and add a note saying what reflex did. " +
-				"Release sets the status back to NEW (Security Hub keeps the note history).",
+			Description: "Set the finding's Security Hub workflow status and add a note saying what reflex did, recording the status and note before. " +
+				"Release puts both back (a finding that had no note gets a note saying reflex released it: Security Hub cannot remove a note).",
 			Params: []action.Param{
 				{Name: "workflow", Type: action.TypeString, Default: "NOTIFIED", Enum: []string{"NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"}, Description: "the workflow status to set"},
 				{Name: "note", Type: action.TypeString, Default: "", Description: "the note (default: what reflex did and where to read it)"},
 			},
 			Example:    "- step: securityhub.update\n  params: {workflow: NOTIFIED}",
-			IAMActions: []string{"securityhub:BatchUpdateFindings"}},
+			IAMActions: []string{"securityhub:GetFindings", "securityhub:BatchUpdateFindings"}},
 		PlanFn: func(req *action.Request) []action.Call {
 			p, id := hubID(req)
-			return []action.Call{{Service: "securityhub", Action: "BatchUpdateFindings", Target: id,
-				Input: map[string]any{"ProductArn": p, "Workflow": map[string]any{"Status": req.Params.String("workflow")}, "Note": note(req)}}}
+			return []action.Call{{Service: "securityhub", Action: "GetFindings", Target: id,
+				Input: map[string]any{"Filters": map[string]any{"Id": id, "ProductArn": p}}, Note: "the workflow status and note before"},
+				{Service: "securityhub", Action: "BatchUpdateFindings", Target: id,
+					Input: map[string]any{"ProductArn": p, "Workflow": map[string]any{"Status": req.Params.String("workflow")}, "Note": note(req)}}}
 		},
 		TargetID: func(req *action.Request) string { return req.Finding.ID },
 		DoFn: func(ctx context.Context, env awsstep.Env, req *action.Request) action.Result {
@@ -170,11 +194,51 @@ func hubUpdate() action.Step {
 			if id == "" {
 				return action.Skipped("the finding has no ARN: it cannot be named in Security Hub")
 			}
-			res := update(ctx, env, product, id, req.Params.String("workflow"), note(req))
+			c, err := env.SecurityHub(ctx, env.Account, env.Region)
+			if err != nil {
+				return action.Failed(err, false)
+			}
+			p := hubPrior{ProductARN: product, ID: id}
+			earlier, err := awsstep.Earlier(req, &p)
+			if err != nil {
+				return action.Failed(err, false)
+			}
+			cur, err := hubFinding(ctx, c, product, id)
+			switch {
+			case err != nil:
+				return awsstep.Fail(err, "read finding %s in Security Hub", id)
+			case cur == nil:
+				return action.Skipped("the finding is not in Security Hub (is the GuardDuty integration enabled?)")
+			}
+			status, text := "", ""
+			if cur.Workflow != nil {
+				status = string(cur.Workflow.Status)
+			}
+			if cur.Note != nil {
+				text = aws.ToString(cur.Note.Text)
+			}
+			want, wantText := req.Params.String("workflow"), clip(note(req), 512)
+			if earlier && status == want && text == wantText && aws.ToString(cur.Note.UpdatedBy) == "reflex" {
+				// the earlier attempt's update landed
+				return awsstep.Result(p, map[string]string{"workflow": want, "note": wantText})
+			}
+			if !earlier {
+				p.Status = status
+				if p.Status == "" {
+					p.Status = string(shtypes.WorkflowStatusNew)
+				}
+				if cur.Note != nil {
+					p.HadNote, p.Note, p.NoteBy = true, text, aws.ToString(cur.Note.UpdatedBy)
+				}
+				if err := awsstep.Checkpoint(ctx, req, p); err != nil {
+					return action.Failed(err, true)
+				}
+			}
+			res := update(ctx, c, product, id, want, wantText, "reflex")
 			if res.Status != action.StatusDone {
 				return res
 			}
-			res.Prior = mustJSON(hubPrior{ProductARN: product, ID: id, Status: "NEW"})
+			res.Prior = mustJSON(p)
 			return res
 		},
 		UndoFn: func(ctx context.Context, env awsstep.Env, req *action.Request) action.Result {
@@ -182,9 +246,37 @@ func hubUpdate() action.Step {
 			if err := awsstep.Unmarshal(req, &p); err != nil {
 				return action.Failed(err, false)
 			}
-			return update(ctx, env, p.ProductARN, p.ID, p.Status, "reflex released its containment for this finding")
+			c, err := env.SecurityHub(ctx, env.Account, env.Region)
+			if err != nil {
+				return action.Failed(err, false)
+			}
+			text, by := p.Note, p.NoteBy
+			if !p.HadNote {
+				text, by = releaseNote, "reflex"
+			}
+			res := update(ctx, c, p.ProductARN, p.ID, p.Status, text, by)
+			if res.Status == action.StatusDone && !p.HadNote {
+				res.Output = mustJSON(map[string]string{"workflow": p.Status,
+					"note": "workflow status restored; the finding had no note before, and Security Hub cannot remove one: reflex's release note replaces it"})
+			}
+			return res
 		},
 	}
+}
+
+// hubFinding reads the finding (nil when Security Hub does not have it).
+func hubFinding(ctx context.Context, c *sh.Client, product, id string) (*shtypes.AwsSecurityFinding, error) {
+	out, err := c.GetFindings(ctx, &sh.GetFindingsInput{Filters: &shtypes.AwsSecurityFindingFilters{
+		Id:         []shtypes.StringFilter{{Comparison: shtypes.StringFilterComparisonEquals, Value: aws.String(id)}},
+		ProductArn: []shtypes.StringFilter{{Comparison: shtypes.StringFilterComparisonEquals, Value: aws.String(product)}},
+	}, MaxResults: aws.Int32(1)})
+	if err != nil {
+		return nil, err
+	}
+	if len(out.Findings) == 0 {
+		return nil, nil
+	}
+	return &out.Findings[0], nil
 }
 
 func note(req *action.Request) string {
@@ -194,15 +286,11 @@ func note(req *action.Request) string {
 	return fmt.Sprintf("reflex acted on this finding (%s); every step and its result: reflex history --finding %s", req.Finding.Type, req.Finding.Key())
 }
 
-func update(ctx context.Context, env awsstep.Env, product, id, status, text string) action.Result {
-	c, err := env.SecurityHub(ctx, env.Account, env.Region)
-	if err != nil {
-		return action.Failed(err, false)
-	}
+func update(ctx context.Context, c *sh.Client, product, id, status, text, by string) action.Result {
 	out, err := c.BatchUpdateFindings(ctx, &sh.BatchUpdateFindingsInput{
 		FindingIdentifiers: []shtypes.AwsSecurityFindingIdentifier{{Id: aws.String(id), ProductArn: aws.String(product)}},
 		Workflow:           &shtypes.WorkflowUpdate{Status: shtypes.WorkflowStatus(status)},
-		Note:               &shtypes.NoteUpdate{Text: aws.String(clip(text, 512)), UpdatedBy: aws.String("reflex")},
+		Note:               &shtypes.NoteUpdate{Text: aws.String(clip(text, 512)), UpdatedBy: aws.String(clip(by, 512))},
 	})
 	if err != nil {
 		return awsstep.Fail(err, "update finding %s in Security Hub", id)
@@ -236,7 +324,7 @@ func updateStep() action.Step {
 	return &awsstep.Step{
 		Def: action.Spec{Name: "findings.update", Effect: action.Reversible,
 			Description: "Close the loop on the finding: archive it in GuardDuty (archive: true) and/or set its Security Hub workflow status with a note " +
-				"(workflow, note). Release unarchives it and sets the workflow back to NEW.",
+				"(workflow, note). Release unarchives it and puts the workflow status and note back as they were.",
 			Params: []action.Param{
 				{Name: "archive", Type: action.TypeBool, Default: false, Description: "archive the GuardDuty finding"},
 				{Name: "workflow", Type: action.TypeString, Enum: []string{"NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"}, Description: "Security Hub workflow status to set"},
@@ -257,10 +345,39 @@ func updateStep() action.Step {
 		TargetID: func(req *action.Request) string { return req.Finding.ID },
 		DoFn: func(ctx context.Context, env awsstep.Env, req *action.Request) action.Result {
 			var p updatePrior
+			if _, err := awsstep.Earlier(req, &p); err != nil {
+				return action.Failed(err, false)
+			}
+			// each part sees its own part of an earlier attempt's checkpoint,
+			// and checkpoints into the step's whole prior state
+			var mu sync.Mutex
+			part := func(r *action.Request, earlier any, set func(json.RawMessage)) *action.Request {
+				sub := *r
+				sub.Prior = nil
+				if earlier != nil {
+					sub.Prior = mustJSON(earlier)
+				}
+				if req.Checkpoint != nil {
+					sub.Checkpoint = func(ctx context.Context, b json.RawMessage) error {
+						mu.Lock()
+						defer mu.Unlock()
+						set(b)
+						return awsstep.Checkpoint(ctx, req, p)
+					}
+				}
+				return &sub
+			}
 			out := map[string]any{}
 			var reasons []string
 			if req.Params.Bool("archive") {
-				r := arch.DoFn(ctx, env, req)
+				var earlier any
+				if p.Archive != nil {
+					earlier = p.Archive
+				}
+				r := arch.DoFn(ctx, env, part(req, earlier, func(b json.RawMessage) {
+					p.Archive = &archivePrior{}
+					_ = json.Unmarshal(b, p.Archive)
+				}))
 				if r.Status == action.StatusFailed {
 					return r
 				}
@@ -273,7 +390,14 @@ func updateStep() action.Step {
 				}
 			}
 			if req.Params.String("workflow") != "" || req.Params.String("note") != "" {
-				r := hub.DoFn(ctx, env, hubReq(req))
+				var earlier any
+				if p.Hub != nil {
+					earlier = p.Hub
+				}
+				r := hub.DoFn(ctx, env, part(hubReq(req), earlier, func(b json.RawMessage) {
+					p.Hub = &hubPrior{}
+					_ = json.Unmarshal(b, p.Hub)
+				}))
 				if r.Status == action.StatusFailed {
 					return r
 				}

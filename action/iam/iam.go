@@ -92,16 +92,26 @@ func deactivateKey() action.Step {
 					status = string(k.Status)
 				}
 			}
-			switch status {
-			case "":
+			p := keyPrior{User: user, KeyID: key, Status: status}
+			earlier, err := awsstep.Earlier(req, &p)
+			if err != nil {
+				return action.Failed(err, false)
+			}
+			switch {
+			case status == "":
 				return action.Failed(fmt.Errorf("access key %s is not a key of user %s", key, user), false)
-			case "Inactive":
+			case status == "Inactive" && earlier:
+				return awsstep.Result(p, map[string]string{"deactivated": key, "user": user}) // by the earlier attempt
+			case status == "Inactive":
 				return action.Skipped(key + " is already inactive (release will not activate it)")
+			}
+			if err := awsstep.Checkpoint(ctx, req, p); err != nil {
+				return action.Failed(err, true)
 			}
 			if _, err := c.UpdateAccessKey(ctx, &sdk.UpdateAccessKeyInput{UserName: aws.String(user), AccessKeyId: aws.String(key), Status: "Inactive"}); err != nil {
 				return awsstep.Fail(err, "deactivate %s of %s", key, user)
 			}
-			return awsstep.Result(keyPrior{User: user, KeyID: key, Status: status}, map[string]string{"deactivated": key, "user": user})
+			return awsstep.Result(p, map[string]string{"deactivated": key, "user": user})
 		},
 		UndoFn: func(ctx context.Context, env awsstep.Env, req *action.Request) action.Result {
 			var p keyPrior
@@ -154,7 +164,8 @@ func denyAll() action.Step {
 			kind, name := principal(req)
 			k := capital(string(kind))
 			if req.Params.Bool("inline") {
-				return []action.Call{{Service: "iam", Action: "Put" + k + "Policy", Target: name, Input: map[string]any{"PolicyName": InlineDenyName}, Note: "Deny * on *"}}
+				return []action.Call{{Service: "iam", Action: "Get" + k + "Policy", Target: name, Input: map[string]any{"PolicyName": InlineDenyName}},
+					{Service: "iam", Action: "Put" + k + "Policy", Target: name, Input: map[string]any{"PolicyName": InlineDenyName}, Note: "Deny * on *, unless in place"}}
 			}
 			return []action.Call{{Service: "iam", Action: "ListAttached" + k + "Policies", Target: name},
 				{Service: "iam", Action: "Attach" + k + "Policy", Target: name, Input: map[string]any{"PolicyArn": req.Params.String("policy_arn")}}}
@@ -166,6 +177,23 @@ func denyAll() action.Step {
 				return action.Failed(err, false)
 			}
 			if req.Params.Bool("inline") {
+				p := denyPrior{Kind: kind, Name: name, Inline: true}
+				earlier, err := awsstep.Earlier(req, &p)
+				if err != nil {
+					return action.Failed(err, false)
+				}
+				there, err := hasInline(ctx, c, kind, name)
+				switch {
+				case err != nil:
+					return awsstep.Fail(err, "read the policy %s of %s %s", InlineDenyName, kind, name)
+				case there && earlier:
+					return awsstep.Result(p, map[string]string{"inline_policy": InlineDenyName}) // put by the earlier attempt
+				case there:
+					return action.Skipped(fmt.Sprintf("%s %s already has the policy %s (release will leave it)", kind, name, InlineDenyName))
+				}
+				if err := awsstep.Checkpoint(ctx, req, p); err != nil {
+					return action.Failed(err, true)
+				}
 				doc := `{"Version":"2012-10-17","Statement":[{"Sid":"ReflexDenyAll","Effect":"Deny","Action":"*","Resource":"*"}]}`
 				if kind == revoke.User {
 					_, err = c.PutUserPolicy(ctx, &sdk.PutUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(InlineDenyName), PolicyDocument: aws.String(doc)})
@@ -175,15 +203,25 @@ func denyAll() action.Step {
 				if err != nil {
 					return awsstep.Fail(err, "put %s on %s %s", InlineDenyName, kind, name)
 				}
-				return awsstep.Result(denyPrior{Kind: kind, Name: name, Inline: true}, map[string]string{"inline_policy": InlineDenyName})
+				return awsstep.Result(p, map[string]string{"inline_policy": InlineDenyName})
 			}
 			arn := req.Params.String("policy_arn")
-			attached, err := isAttached(ctx, c, kind, name, arn)
+			p := denyPrior{Kind: kind, Name: name, PolicyARN: arn}
+			earlier, err := awsstep.Earlier(req, &p)
 			if err != nil {
-				return awsstep.Fail(err, "list the policies of %s %s", kind, name)
+				return action.Failed(err, false)
 			}
-			if attached {
+			attached, err := isAttached(ctx, c, kind, name, p.PolicyARN)
+			switch {
+			case err != nil:
+				return awsstep.Fail(err, "list the policies of %s %s", kind, name)
+			case attached && earlier:
+				return awsstep.Result(p, map[string]string{"attached": p.PolicyARN}) // by the earlier attempt
+			case attached:
 				return action.Skipped(fmt.Sprintf("%s is already attached to %s %s (release will leave it)", arn, kind, name))
+			}
+			if err := awsstep.Checkpoint(ctx, req, p); err != nil {
+				return action.Failed(err, true)
 			}
 			if kind == revoke.User {
 				_, err = c.AttachUserPolicy(ctx, &sdk.AttachUserPolicyInput{UserName: aws.String(name), PolicyArn: aws.String(arn)})
@@ -193,7 +231,7 @@ func denyAll() action.Step {
 			if err != nil {
 				return awsstep.Fail(err, "attach %s to %s %s", arn, kind, name)
 			}
-			return awsstep.Result(denyPrior{Kind: kind, Name: name, PolicyARN: arn}, map[string]string{"attached": arn})
+			return awsstep.Result(p, map[string]string{"attached": arn})
 		},
 		UndoFn: func(ctx context.Context, env awsstep.Env, req *action.Request) action.Result {
 			var p denyPrior
@@ -220,6 +258,20 @@ func denyAll() action.Step {
 			return action.Done(map[string]string{"released": p.Name})
 		},
 	}
+}
+
+// hasInline reports whether the principal has reflex's inline deny-all.
+func hasInline(ctx context.Context, c *sdk.Client, kind revoke.Kind, name string) (bool, error) {
+	var err error
+	if kind == revoke.User {
+		_, err = c.GetUserPolicy(ctx, &sdk.GetUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(InlineDenyName)})
+	} else {
+		_, err = c.GetRolePolicy(ctx, &sdk.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(InlineDenyName)})
+	}
+	if cloud.Code(err) == "NoSuchEntity" {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func isAttached(ctx context.Context, c *sdk.Client, kind revoke.Kind, name, arn string) (bool, error) {
@@ -272,7 +324,14 @@ func revokeSessions() action.Step {
 			if err != nil {
 				return action.Failed(err, false)
 			}
-			p, err := revoke.Put(ctx, c, kind, name, time.Now())
+			var earlier *revoke.Prior
+			if len(req.Prior) > 0 {
+				earlier = &revoke.Prior{}
+				if err := awsstep.Unmarshal(req, earlier); err != nil {
+					return action.Failed(err, false)
+				}
+			}
+			p, err := revoke.Revoke(ctx, c, kind, name, time.Now(), earlier, func(p *revoke.Prior) error { return awsstep.Checkpoint(ctx, req, p) })
 			if err != nil {
 				return awsstep.Fail(err, "revoke the sessions of %s %s", kind, name)
 			}

@@ -61,19 +61,29 @@ func blockPublicAccess() action.Step {
 			}
 			p := prior{Bucket: b}
 			out, err := c.GetPublicAccessBlock(ctx, &sdk.GetPublicAccessBlockInput{Bucket: aws.String(b)})
+			var cur *Settings
 			switch {
 			case cloud.Code(err) == "NoSuchPublicAccessBlockConfiguration":
 			case err != nil:
 				return awsstep.Fail(err, "read the public access block of %s", b)
 			default:
 				cfg := out.PublicAccessBlockConfiguration
-				s := Settings{aws.ToBool(cfg.BlockPublicAcls), aws.ToBool(cfg.IgnorePublicAcls), aws.ToBool(cfg.BlockPublicPolicy), aws.ToBool(cfg.RestrictPublicBuckets)}
-				if s.all() {
-					return action.Skipped(b + " already blocks public access (all four settings on)")
-				}
-				p.Existed, p.Settings = true, &s
+				cur = &Settings{aws.ToBool(cfg.BlockPublicAcls), aws.ToBool(cfg.IgnorePublicAcls), aws.ToBool(cfg.BlockPublicPolicy), aws.ToBool(cfg.RestrictPublicBuckets)}
+				p.Existed, p.Settings = true, cur
 			}
 			all := Settings{true, true, true, true}
+			earlier, err := awsstep.Earlier(req, &p)
+			switch {
+			case err != nil:
+				return action.Failed(err, false)
+			case cur != nil && cur.all() && earlier:
+				return awsstep.Result(p, map[string]any{"bucket": b, "public_access_block": all}) // by the earlier attempt
+			case cur != nil && cur.all():
+				return action.Skipped(b + " already blocks public access (all four settings on)")
+			}
+			if err := awsstep.Checkpoint(ctx, req, p); err != nil {
+				return action.Failed(err, true)
+			}
 			if _, err := c.PutPublicAccessBlock(ctx, &sdk.PutPublicAccessBlockInput{Bucket: aws.String(b), PublicAccessBlockConfiguration: all.sdk()}); err != nil {
 				return awsstep.Fail(err, "block public access of %s", b)
 			}

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/reflexsec/reflex/action"
@@ -139,6 +140,31 @@ func Unmarshal(req *action.Request, v any) error {
 		return fmt.Errorf("the recorded prior state cannot be read: %w", err)
 	}
 	return nil
+}
+
+// Earlier reads into v the prior state an earlier attempt of the step
+// checkpointed (req.Prior), reporting whether there was one. That state,
+// not the one the attempt finds (which may be the earlier attempt's
+// doing), is the step's prior state.
+// v must be a non-nil pointer; it is replaced whole (fields the checkpoint
+// leaves out are zero), and left as it is when there was no checkpoint.
+func Earlier(req *action.Request, v any) (bool, error) {
+	if len(req.Prior) == 0 || string(req.Prior) == "null" {
+		return false, nil
+	}
+	dst := reflect.ValueOf(v).Elem()
+	fresh := reflect.New(dst.Type())
+	if err := Unmarshal(req, fresh.Interface()); err != nil {
+		return false, err
+	}
+	dst.Set(fresh.Elem())
+	return true, nil
+}
+
+// Checkpoint journals prior in the ledger before the step changes it
+// (action.SaveCheckpoint); when it fails the change must not be made.
+func Checkpoint(ctx context.Context, req *action.Request, prior any) error {
+	return action.SaveCheckpoint(ctx, req, prior)
 }
 
 // Token is a short stable token derived from the step key: usable as a

@@ -33,8 +33,9 @@ const (
 	Role Kind = "role"
 )
 
-// Prior is what Put replaced: the previous document of the same-named
-// policy ("" when there was none).
+// Prior is what Revoke replaced: the previous document of the same-named
+// policy ("" when there was none), and the time before which sessions are
+// denied.
 type Prior struct {
 	Kind     Kind   `json:"kind"`
 	Name     string `json:"name"`
@@ -95,19 +96,33 @@ func put(ctx context.Context, c *iam.Client, kind Kind, name, doc string) error 
 	return err
 }
 
-// Put denies the principal's sessions issued before now. When reflex's
-// policy is already there (an earlier attempt), it is kept as it is.
-func Put(ctx context.Context, c *iam.Client, kind Kind, name string, now time.Time) (*Prior, error) {
+// Revoke denies the principal's sessions issued before now. The policy's
+// document before (another revocation's, when reflex revoked the
+// principal's sessions for an earlier finding) is the prior state, which
+// checkpoint journals before the policy is put. earlier is the prior state
+// an earlier attempt checkpointed (nil when none): it stays the prior state,
+// its time is kept, and the policy is put again only if that attempt's put
+// did not land.
+func Revoke(ctx context.Context, c *iam.Client, kind Kind, name string, now time.Time, earlier *Prior, checkpoint func(*Prior) error) (*Prior, error) {
 	cur, err := get(ctx, c, kind, name)
 	if err != nil {
 		return nil, err
 	}
-	p := &Prior{Kind: kind, Name: name, Issued: now.UTC().Format(time.RFC3339)}
-	if strings.Contains(cur, Sid) {
-		return p, nil
+	p := earlier
+	if p == nil {
+		p = &Prior{Kind: kind, Name: name, Previous: cur, Issued: now.UTC().Format(time.RFC3339)}
 	}
-	p.Previous = cur
-	if err := put(ctx, c, kind, name, Document(now)); err != nil {
+	at, err := time.Parse(time.RFC3339, p.Issued)
+	if err != nil {
+		return nil, fmt.Errorf("the recorded revocation time %q: %w", p.Issued, err)
+	}
+	if strings.Contains(cur, Sid) && strings.Contains(cur, p.Issued) {
+		return p, nil // in place: this attempt's time, put by an earlier attempt
+	}
+	if err := checkpoint(p); err != nil {
+		return nil, err
+	}
+	if err := put(ctx, c, kind, name, Document(at)); err != nil {
 		return nil, fmt.Errorf("put %s on %s %s: %w", PolicyName, kind, name, err)
 	}
 	return p, nil
