@@ -11,14 +11,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 
 	"github.com/reflexsec/reflex/internal/sandbox"
 )
 
 // State is the sandbox's containment-relevant state, as the AWS APIs
 // describe it (DescribeInstances, DescribeNetworkInterfaces,
-// DescribeAddresses, DescribeSecurityGroups through the SDK) and as the
-// test cloud holds it (Auto Scaling, target groups, IAM, S3), flattened to
+// DescribeAddresses, DescribeSecurityGroups, Security Hub GetFindings
+// through the SDK) and as the test cloud holds it (Auto Scaling, target
+// groups, IAM, S3, whether GuardDuty's findings are archived), flattened to
 // "path = value" fields so two states compare field by field.
 type State map[string]string
 
@@ -92,6 +94,33 @@ func (e *Env) Snapshot(ctx context.Context) (State, error) {
 		st["iam/"+p[0]+"/"+p[1]+"/attached"] = strings.Join(attached, ",")
 	}
 	st["iam/user/alice/login-profile"] = fmt.Sprint(cl.HasLoginProfile(sandbox.Prod, sandbox.User))
+	for _, n := range []string{"ec2", "iam-user", "assumed-role", "s3"} {
+		f, err := sandbox.Finding(n)
+		if err != nil {
+			return nil, err
+		}
+		if g, ok := cl.Finding(f.AccountID, f.Region, f.ID); ok {
+			svc, _ := g["service"].(map[string]any)
+			st["guardduty/"+n+"/archived"] = fmt.Sprint(svc["archived"] == true)
+		}
+	}
+	// Security Hub, through GetFindings: each finding's workflow status and note
+	hub := securityhub.NewGetFindingsPaginator(securityhub.NewFromConfig(cfg), &securityhub.GetFindingsInput{})
+	for hub.HasMorePages() {
+		page, err := hub.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range page.Findings {
+			k := "securityhub/" + aws.ToString(f.Id)
+			if f.Workflow != nil {
+				st[k+"/workflow"] = string(f.Workflow.Status)
+			}
+			if f.Note != nil {
+				st[k+"/note"] = aws.ToString(f.Note.Text) + " (by " + aws.ToString(f.Note.UpdatedBy) + ")"
+			}
+		}
+	}
 	if pab, ok := cl.PublicAccessBlock(sandbox.Bucket); ok {
 		st["s3/"+sandbox.Bucket+"/public-access-block"] = fmt.Sprintf("%+v", pab)
 	} else {
