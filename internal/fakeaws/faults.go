@@ -8,7 +8,10 @@ import (
 // Fault describes failures and delays to inject into matching calls.
 //
 // A call matches when Service, Operation and Account are empty or equal to
-// the call's. Every matching call waits Latency; then, in this order:
+// the call's. Every matching call waits Latency; a matching call that
+// succeeds is applied, then its answer waits Hold (cut short when the
+// caller goes away): a caller killed meanwhile never learns it succeeded.
+// Before the call is applied, in this order:
 //   - scripted: when Code is set, calls number Nth … Nth+Times-1 among the
 //     matching calls (1-based; Times defaults to 1) fail with Code, Status
 //     (default 400, or 500 for 5xx-looking codes) and Message. Nth 0 means
@@ -25,6 +28,7 @@ type Fault struct {
 	Account   string
 
 	Latency      time.Duration
+	Hold         time.Duration
 	ThrottleRate float64
 	ErrorRate    float64
 
@@ -66,6 +70,20 @@ func (c *Cloud) SetLatency(d time.Duration) {
 	c.faultMu.Lock()
 	c.latency = d
 	c.faultMu.Unlock()
+}
+
+// holdFor returns how long the answer of a successful call is held.
+func (c *Cloud) holdFor(svc *service, op, account string) time.Duration {
+	c.faultMu.Lock()
+	defer c.faultMu.Unlock()
+	var d time.Duration
+	for _, r := range c.faults {
+		if !r.removed && r.Hold > 0 && (r.Service == "" || r.Service == svc.name) &&
+			(r.Operation == "" || r.Operation == op) && (r.Account == "" || r.Account == account) {
+			d += r.Hold
+		}
+	}
+	return d
 }
 
 // decideFault returns the delay to apply and the error to return (if any)

@@ -209,3 +209,36 @@ func TestConcurrentCalls(t *testing.T) {
 		t.Fatalf("%d calls logged, want 40", n)
 	}
 }
+
+// TestFaultHoldAppliesThenWithholdsTheAnswer: a call under a Hold fault is
+// applied at once, and its answer held; a caller that gives up meanwhile
+// (as a killed process would) never learns it succeeded, yet the change is
+// made and the call log records it as a success.
+func TestFaultHoldAppliesThenWithholdsTheAnswer(t *testing.T) {
+	srv := newServer(t)
+	srv.Cloud.InjectFault(fakeaws.Fault{Service: "ec2", Operation: "CreateTags", Hold: time.Minute})
+	c := ec2.NewFromConfig(srv.Config(prod))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{web1}, Tags: []types.Tag{{Key: aws.String("held"), Value: aws.String("yes")}}},
+		func(o *ec2.Options) { o.RetryMaxAttempts = 1 })
+	if err == nil {
+		t.Fatal("the held answer arrived")
+	}
+	in, _ := srv.Cloud.Instance(prod, "", web1)
+	if in.Tags["held"] != "yes" {
+		t.Errorf("the held call was not applied: tags %v", in.Tags)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(srv.Cloud.CallsTo("ec2", "CreateTags")) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // the handler ends when it sees the caller gone
+	}
+	calls := srv.Cloud.CallsTo("ec2", "CreateTags")
+	if len(calls) != 1 || calls[0].ErrorCode != "" || calls[0].Status != http.StatusOK {
+		t.Errorf("call log: %+v", calls)
+	}
+	// other operations answer at once
+	if _, err := c.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{InstanceIds: []string{web1}}); err != nil {
+		t.Fatal(err)
+	}
+}

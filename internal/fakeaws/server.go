@@ -214,6 +214,14 @@ func (c *Cloud) serve(svcs map[string]*service, w http.ResponseWriter, hr *http.
 		fail(asAPIError(err))
 		return
 	}
+	if hold := c.holdFor(svc, req.op, cred.Account); hold > 0 {
+		t := time.NewTimer(hold)
+		select {
+		case <-t.C:
+		case <-hr.Context().Done():
+			t.Stop()
+		}
+	}
 	status := writeResult(w, svc, req.op, reqID, out)
 	finish(status, nil)
 }
