@@ -83,7 +83,9 @@ type Call struct {
 }
 
 // Clients builds and caches per-(account, region) configurations and
-// service clients. The zero value is not usable: see New and FromConfig.
+// service clients, and per-account assumed-role credentials (one
+// AssumeRole serves every region of an account). The zero value is not
+// usable: see New and FromConfig.
 type Clients struct {
 	base     aws.Config
 	home     string // account of the base credentials, "" when unknown
@@ -92,18 +94,27 @@ type Clients struct {
 
 	mu    sync.Mutex
 	cfgs  map[key]*entry
+	creds map[string]*credEntry
 	homeO sync.Once
 }
 
 type key struct{ account, region string }
 
 type entry struct {
-	once sync.Once
-	cfg  aws.Config
-	err  error
+	mu  sync.Mutex // held while the configuration is built
+	ok  bool
+	cfg aws.Config
 
-	mu  sync.Mutex
-	svc map[string]any
+	svcMu sync.Mutex
+	svc   map[string]any
+}
+
+// credEntry is an account's credentials: the assumed role's cache, or nil
+// when the home credentials are used there.
+type credEntry struct {
+	mu   sync.Mutex // held while the role is assumed
+	ok   bool
+	prov aws.CredentialsProvider
 }
 
 // New loads the SDK's default configuration (environment, profiles, SSO,
@@ -142,7 +153,7 @@ func FromConfig(base aws.Config, accounts []Account, opt Options) *Clients {
 			}
 		})
 	}
-	return &Clients{base: base, accounts: accounts, opt: opt, cfgs: map[key]*entry{}}
+	return &Clients{base: base, accounts: accounts, opt: opt, cfgs: map[key]*entry{}, creds: map[string]*credEntry{}}
 }
 
 // HomeAccount returns the account of the home credentials (sts
@@ -178,7 +189,8 @@ func (c *Clients) accountFor(account string) (Account, bool) {
 // Config returns the configuration to act in account and region: the
 // home credentials when the account is the home account or no role is
 // configured for it, else the configured role assumed there (credentials
-// cached and refreshed before they expire).
+// cached and refreshed before they expire). A failure is not cached: the
+// next call tries again.
 func (c *Clients) Config(ctx context.Context, account, region string) (aws.Config, error) {
 	if region == "" {
 		region = c.base.Region
@@ -190,29 +202,61 @@ func (c *Clients) Config(ctx context.Context, account, region string) (aws.Confi
 		c.cfgs[key{account, region}] = e
 	}
 	c.mu.Unlock()
-	e.once.Do(func() { e.cfg, e.err = c.build(ctx, account, region) })
-	return e.cfg, e.err
-}
-
-func (c *Clients) build(ctx context.Context, account, region string) (aws.Config, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ok {
+		return e.cfg, nil
+	}
 	cfg := c.base.Copy()
 	cfg.Region = region
 	if c.opt.Observe != nil {
 		cfg.APIOptions = append(cfg.APIOptions, observer(account, region, c.opt.Observe))
 	}
+	prov, err := c.credentials(ctx, account, region)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	if prov != nil {
+		cfg.Credentials = prov
+	}
+	e.cfg, e.ok = cfg, true
+	return cfg, nil
+}
+
+// credentials returns the credentials to act in account: nil for the home
+// credentials, else the configured role's, assumed now unless cached (STS
+// is asked in the home region, else in region).
+func (c *Clients) credentials(ctx context.Context, account, region string) (aws.CredentialsProvider, error) {
 	a, ok := c.accountFor(account)
 	if !ok || a.Role == "" || account == "" {
-		return cfg, nil
+		return nil, nil
+	}
+	c.mu.Lock()
+	ce := c.creds[account]
+	if ce == nil {
+		ce = &credEntry{}
+		c.creds[account] = ce
+	}
+	c.mu.Unlock()
+	ce.mu.Lock()
+	defer ce.mu.Unlock()
+	if ce.ok {
+		return ce.prov, nil
+	}
+	stsRegion := c.base.Region
+	if stsRegion == "" {
+		stsRegion = region
 	}
 	arn := a.RoleARN(account, "")
-	stsc := sts.NewFromConfig(c.base, func(o *sts.Options) { o.Region = region })
+	stsc := sts.NewFromConfig(c.base, func(o *sts.Options) { o.Region = stsRegion })
 	prov := stscreds.NewAssumeRoleProvider(stsc, arn, func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = c.opt.SessionName
 		if a.ExternalID != "" {
 			o.ExternalID = aws.String(a.ExternalID)
 		}
 	})
-	creds := aws.NewCredentialsCache(prov)
+	// refreshed in the background (KeepWarm) before they expire
+	creds := aws.NewCredentialsCache(prov, func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = refreshBefore })
 	// Whether reflex runs in this account (then no role is assumed) is
 	// asked while the role is assumed, so a cold start costs one round
 	// trip, not two.
@@ -224,14 +268,65 @@ func (c *Clients) build(ctx context.Context, account, region string) (aws.Config
 	}
 	_, err := creds.Retrieve(ctx)
 	if h := <-home; h != "" && h == account {
-		return cfg, nil // reflex runs in this account: no role to assume
+		ce.ok = true
+		return nil, nil // reflex runs in this account: no role to assume
 	}
 	// Fail here, with the role named, rather than in the first step.
 	if err != nil {
-		return aws.Config{}, fmt.Errorf("assume %s (external id %q) for account %s: %w", arn, a.ExternalID, account, err)
+		return nil, fmt.Errorf("assume %s (external id %q) for account %s: %w", arn, a.ExternalID, account, err)
 	}
-	cfg.Credentials = creds
-	return cfg, nil
+	ce.ok, ce.prov = true, creds
+	return creds, nil
+}
+
+// refreshBefore is how long before they expire assumed-role credentials
+// are renewed when asked for (KeepWarm asks more often than that).
+const refreshBefore = 5 * time.Minute
+
+// Prewarm assumes the configured role in each account now (unless its
+// credentials are cached and fresh), so that the first finding about the
+// account does not wait for AssumeRole. Accounts whose role fails are
+// reported together; the others are warm.
+func (c *Clients) Prewarm(ctx context.Context, accounts ...string) error {
+	errs := make([]error, len(accounts))
+	var wg sync.WaitGroup
+	for i, account := range accounts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			prov, err := c.credentials(ctx, account, "")
+			if err == nil && prov != nil {
+				_, err = prov.Retrieve(ctx) // renews credentials close to expiry
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("prewarm %s: %w", account, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// KeepWarm prewarms accounts now and then every interval (default one
+// minute) until ctx is done, so assumed-role credentials are renewed
+// before they expire rather than when a finding needs them; failures go to
+// report (may be nil). For long-running modes (reflex serve).
+func (c *Clients) KeepWarm(ctx context.Context, accounts []string, interval time.Duration, report func(error)) {
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := c.Prewarm(ctx, accounts...); err != nil && report != nil && ctx.Err() == nil {
+			report(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func client[T any](c *Clients, ctx context.Context, account, region, name string, mk func(aws.Config) T) (T, error) {
@@ -246,8 +341,8 @@ func client[T any](c *Clients, ctx context.Context, account, region, name string
 	c.mu.Lock()
 	e := c.cfgs[key{account, region}]
 	c.mu.Unlock()
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.svcMu.Lock()
+	defer e.svcMu.Unlock()
 	if v, ok := e.svc[name]; ok {
 		return v.(T), nil
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
@@ -129,5 +130,104 @@ func TestObserveNamesEveryCall(t *testing.T) {
 	defer mu.Unlock()
 	if !slices.Equal(seen, []string{"SecurityHub:GetFindings", "EC2:DescribeInstances"}) {
 		t.Errorf("observed %q", seen)
+	}
+}
+
+// TestCredentialsPerAccount: one AssumeRole serves every region of an
+// account; a failed AssumeRole is not cached (the next use tries again);
+// Prewarm assumes the role before any client is asked for, and names the
+// accounts it could not reach.
+func TestCredentialsPerAccount(t *testing.T) {
+	c, err := sandbox.Cloud(fakeaws.WithSeed(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := fakeaws.NewTestServer(t, c)
+	ak, sk, _ := c.Credentials(sandbox.Security)
+	base := srv.ConfigFor(ak, sk, "", sandbox.Region)
+	ctx := context.Background()
+
+	c.InjectFault(fakeaws.Fault{Service: "sts", Operation: "AssumeRole", Nth: 1, Code: "AccessDenied", Status: 403})
+	cl := cloud.FromConfig(base, sandbox.Accounts, cloud.Options{})
+	if _, err := cl.EC2(ctx, sandbox.Prod, "us-east-1"); err == nil || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Fatalf("first AssumeRole refused: %v", err)
+	}
+	for _, region := range []string{"us-east-1", "eu-west-1", "us-east-1"} {
+		if _, err := cl.EC2(ctx, sandbox.Prod, region); err != nil {
+			t.Fatalf("%s after a refused AssumeRole: %v", region, err)
+		}
+	}
+	if n := len(c.CallsTo("sts", "AssumeRole")); n != 2 {
+		t.Errorf("%d AssumeRole calls, want 2 (the refused one, then one for both regions)", n)
+	}
+
+	c.ResetCalls()
+	warm := cloud.FromConfig(base, sandbox.Accounts, cloud.Options{})
+	if err := warm.Prewarm(ctx, sandbox.Prod); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(c.CallsTo("sts", "AssumeRole")); n != 1 {
+		t.Fatalf("%d AssumeRole calls after Prewarm, want 1", n)
+	}
+	e, err := warm.EC2(ctx, sandbox.Prod, sandbox.Region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(c.CallsTo("sts", "AssumeRole")); n != 1 {
+		t.Errorf("%d AssumeRole calls after a prewarmed account's first call, want 1", n)
+	}
+	bad := cloud.FromConfig(base, []cloud.Account{{ID: "*", Role: sandbox.ResponderRole, ExternalID: "wrong"}}, cloud.Options{})
+	if err := bad.Prewarm(ctx, sandbox.Prod); err == nil || !strings.Contains(err.Error(), sandbox.Prod) {
+		t.Errorf("prewarm with a wrong external id: %v", err)
+	}
+}
+
+// TestKeepWarmRenews: credentials close to expiry are renewed by KeepWarm
+// in the background; fresh ones are left alone.
+func TestKeepWarmRenews(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		skew    time.Duration // the test cloud's clock, behind: its credentials expire sooner
+		renewed bool
+	}{
+		{"fresh credentials", 0, false},
+		{"credentials about to expire", -57 * time.Minute, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := sandbox.Cloud(fakeaws.WithSeed(1), fakeaws.WithClock(func() time.Time { return time.Now().Add(tc.skew) }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := fakeaws.NewTestServer(t, c)
+			ak, sk, _ := c.Credentials(sandbox.Security)
+			cl := cloud.FromConfig(srv.ConfigFor(ak, sk, "", sandbox.Region), sandbox.Accounts, cloud.Options{})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				cl.KeepWarm(ctx, []string{sandbox.Prod}, 5*time.Millisecond, func(err error) { t.Error(err) })
+			}()
+			wait := 100 * time.Millisecond // twenty intervals
+			if tc.renewed {
+				wait = 10 * time.Second // or until renewed twice
+			}
+			for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				if tc.renewed && len(c.CallsTo("sts", "AssumeRole")) >= 3 {
+					break
+				}
+			}
+			cancel()
+			<-done
+			n := len(c.CallsTo("sts", "AssumeRole"))
+			if tc.renewed && n < 3 {
+				t.Errorf("%d AssumeRole calls: credentials about to expire were not renewed", n)
+			}
+			if !tc.renewed && n != 1 {
+				t.Errorf("%d AssumeRole calls: fresh credentials were renewed", n)
+			}
+		})
 	}
 }
