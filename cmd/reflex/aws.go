@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"log/slog"
+	"time"
 
 	"github.com/reflexsec/reflex/action"
 	_ "github.com/reflexsec/reflex/action/ec2" // the AWS steps replace their declared contracts
@@ -33,4 +35,29 @@ func cloudAccounts(p *policy.Policy) []cloud.Account {
 		out = append(out, cloud.Account{ID: a.ID, Role: a.Role, ExternalID: a.ExternalID})
 	}
 	return out
+}
+
+// keepWarm assumes the role of every account the configuration names by id
+// ("*" stands for accounts not known in advance) before any finding
+// arrives, and renews the credentials before they expire, until ctx is
+// done: in long-running modes (serve, a warm Lambda) the first finding
+// about such an account does not wait for AssumeRole.
+func keepWarm(ctx context.Context, p *policy.Policy, log *slog.Logger) {
+	var ids []string
+	for _, a := range p.Accounts {
+		if a.ID != "*" && a.Role != "" {
+			ids = append(ids, a.ID)
+		}
+	}
+	if len(ids) == 0 || !cloud.HasClients(ctx) {
+		return
+	}
+	go func() {
+		cl, err := cloud.FromContext(ctx)
+		if err != nil {
+			log.Warn("AWS credentials not prewarmed", "error", err.Error())
+			return
+		}
+		cl.KeepWarm(ctx, ids, time.Minute, func(err error) { log.Warn("AWS credentials not prewarmed", "error", err.Error()) })
+	}()
 }

@@ -62,6 +62,9 @@ are read on the first invocation, not at start-up.`,
 			o := runtimeOpts{config: g.config, ledger: ledger, base: os.Getenv("LAMBDA_TASK_ROOT")}
 			h := &intake.Lambda{Setup: func(ctx context.Context) (*intake.Processor, error) {
 				p, _, err := newProcessor(ctx, o, log, nil)
+				if err == nil {
+					keepWarm(context.WithoutCancel(ctx), p.Engine.Policy, log)
+				}
 				return p, err
 			}, Around: announceInvocation(s.err)}
 			lambda.StartWithOptions(h.Handle, lambda.WithContext(cmd.Context()))

@@ -77,6 +77,7 @@ journaled, resumed at the next start.`,
 				return err
 			}
 			defer led.Close()
+			keepWarm(ctx, proc.Engine.Policy, log)
 			// decisions are announced on the configuration's channels; the
 			// dispatcher outlives SIGTERM to announce the drained work
 			ann := startAnnouncer(context.WithoutCancel(ctx), proc.Engine, defaultNotifyTimeout, s.err)
