@@ -11,6 +11,7 @@ import (
 	"github.com/reflexsec/reflex/engine"
 	"github.com/reflexsec/reflex/internal/awstest"
 	"github.com/reflexsec/reflex/internal/fakeaws"
+	"github.com/reflexsec/reflex/internal/sandbox"
 	"github.com/reflexsec/reflex/store"
 )
 
@@ -29,8 +30,8 @@ ledger: {path: %q}
 `, filepath.Join(env.Dir, "ledger.db")))
 }
 
-// TestContainStep: ec2.contain does what the single steps do, in four
-// round trips; release restores the state before, field by field; under
+// TestContainStep: ec2.contain does what the single steps do, in three
+// round trips when reflex's groups exist; release restores the state before, field by field; under
 // 30% throttling and 5% 500s it completes without a side effect twice.
 func TestContainStep(t *testing.T) {
 	for _, tc := range []struct {
@@ -86,51 +87,170 @@ func TestContainStep(t *testing.T) {
 
 // TestContainRoundTrips measures ec2.contain with 50 ms per call: every
 // interface isolated, and the whole containment done, in sequential round
-// trips from receiving the finding (from the call log, not wall time).
+// trips from receiving the finding (from the call log, not wall time), for
+// each combination of the role in the finding's account assumed or not and
+// reflex's groups existing in the VPC or not.
+//
+// Round 1 reads everything and starts the snapshots; the prior state is
+// journaled in the ledger (no AWS call); round 2 changes the instance and
+// puts the untrack group on every interface; round 3 the isolation group.
+// A new untrack group must get its allow-all rules before it goes on an
+// interface (else tracked connections are not made untracked), so when the
+// groups are created now the interfaces change one round later; an
+// AssumeRole comes before everything in the account unless the role was
+// assumed ahead (reflex serve and a warm Lambda keep named accounts warm).
 func TestContainRoundTrips(t *testing.T) {
 	if testing.Short() {
 		t.Skip("50 ms per call")
 	}
-	for _, warm := range []bool{false, true} {
-		env := start(t)
-		ctx := env.Context(context.Background())
-		if warm { // reflex's groups exist and the role is assumed: a second containment in the VPC
-			eng, db, _ := env.Engine(containConfig(env))
-			eng.Run(ctx, findings(t, "ec2"), engine.Options{})
-			eng.Release(ctx, engine.ReleaseSelector{Finding: "sandbox-ec2-tor-client"})
+	for _, tc := range []struct {
+		name           string
+		groups, warmed bool // reflex's groups exist; the role was assumed before the finding
+		want           int
+	}{
+		{"role not assumed, groups made now", false, false, 5},
+		{"role not assumed, groups exist", true, false, 4},
+		{"role assumed ahead, groups made now", false, true, 4},
+		{"role assumed ahead, groups exist", true, true, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := start(t)
+			ctx := env.Context(context.Background())
+			if tc.groups { // a containment in the VPC before: its groups are kept
+				eng, db, err := env.Engine(containConfig(env))
+				if err != nil {
+					t.Fatal(err)
+				}
+				eng.Run(ctx, findings(t, "ec2"), engine.Options{})
+				eng.Release(ctx, engine.ReleaseSelector{Finding: "sandbox-ec2-tor-client"})
+				db.Close()
+				env.Dir = t.TempDir()
+				env.Clients = awstest.NewClients(env.Server, nil) // no credentials cached
+				ctx = env.Context(context.Background())
+			}
+			if tc.warmed {
+				if err := env.Clients.Prewarm(ctx, sandbox.Prod); err != nil {
+					t.Fatal(err)
+				}
+			}
+			eng, db, err := env.Engine(containConfig(env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			env.Cloud.SetLatency(50 * time.Millisecond)
+			received := time.Now()
+			if _, _, err := eng.Run(ctx, findings(t, "ec2"), engine.Options{}); err != nil {
+				t.Fatal(err)
+			}
 			db.Close()
-			env.Dir = t.TempDir()
-		}
-		eng, db, err := env.Engine(containConfig(env))
-		if err != nil {
-			t.Fatal(err)
-		}
-		env.Cloud.SetLatency(50 * time.Millisecond)
-		received := time.Now()
-		if _, _, err := eng.Run(ctx, findings(t, "ec2"), engine.Options{}); err != nil {
-			t.Fatal(err)
-		}
-		db.Close()
-		calls := env.Cloud.Calls()
-		iso := awstest.RoundTrips(calls, received, func(c fakeaws.Call) bool {
-			return c.Operation == "ModifyNetworkInterfaceAttribute" && c.ErrorCode == ""
+			calls := env.Cloud.Calls()
+			iso := awstest.RoundTrips(calls, received, func(c fakeaws.Call) bool {
+				return c.Operation == "ModifyNetworkInterfaceAttribute" && c.ErrorCode == ""
+			})
+			allRT := awstest.RoundTrips(calls, received, func(c fakeaws.Call) bool { return c.Service != "sts" })
+			n := 0
+			for _, c := range calls {
+				if !c.Start.Before(received) {
+					n++
+				}
+			}
+			t.Logf("ec2.contain (2 interfaces, 3 volumes), %s: %d calls; every interface isolated after %d sequential round trips; whole containment %d",
+				tc.name, n, iso, allRT)
+			if iso > tc.want || allRT > tc.want {
+				t.Errorf("isolated after %d, done after %d round trips: want at most %d", iso, allRT, tc.want)
+			}
+			checkContainOrder(t, env, calls, received)
 		})
-		allRT := awstest.RoundTrips(calls, received, func(c fakeaws.Call) bool { return c.Service != "sts" })
+	}
+}
+
+// checkContainOrder checks, from the call log's start and end times, the
+// safety order of reference/response-playbooks.md §4.2 that no saved round
+// trip may break: the metadata read before any change to the instance; the
+// snapshots started before any interface changes; on each interface the
+// untrack group, with its allow-all rules already in place, before the
+// isolation group, itself without rules when attached; protection and the
+// Auto Scaling detach before the isolation.
+func checkContainOrder(t *testing.T, env *awstest.Env, calls []fakeaws.Call, since time.Time) {
+	t.Helper()
+	var cs []fakeaws.Call
+	for _, c := range calls {
+		if !c.Start.Before(since) && c.ErrorCode == "" && c.Service != "sts" {
+			cs = append(cs, c)
+		}
+	}
+	endOf := func(ok func(fakeaws.Call) bool) (time.Time, int) {
+		var last time.Time
 		n := 0
-		for _, c := range calls {
-			if !c.Start.Before(received) {
+		for _, c := range cs {
+			if ok(c) {
 				n++
+				if c.End.After(last) {
+					last = c.End
+				}
 			}
 		}
-		t.Logf("ec2.contain (2 interfaces, 3 volumes, warm=%v): %d calls; every interface isolated after %d sequential round trips; whole containment %d",
-			warm, n, iso, allRT)
-		limit := 4
-		if !warm {
-			limit = 5 // + AssumeRole into the account (cached for its session afterwards)
+		return last, n
+	}
+	op := func(name string) func(fakeaws.Call) bool {
+		return func(c fakeaws.Call) bool { return c.Operation == name }
+	}
+	kind := func(gid string) string {
+		g, _ := env.Cloud.SecurityGroup(sandbox.Prod, sandbox.Region, gid)
+		return g.Name
+	}
+	read, _ := endOf(func(c fakeaws.Call) bool {
+		return c.Operation == "DescribeInstances" || c.Operation == "DescribeNetworkInterfaces" || c.Operation == "DescribeAutoScalingInstances"
+	})
+	snaps, nsnap := endOf(op("CreateSnapshots"))
+	protected, _ := endOf(op("ModifyInstanceAttribute"))
+	detached, ndetach := endOf(op("DetachInstances"))
+	untrackRules, _ := endOf(func(c fakeaws.Call) bool {
+		return strings.HasPrefix(c.Operation, "AuthorizeSecurityGroup") && kind(c.Params["GroupId"]) == "reflex-untrack"
+	})
+	isolationRules, _ := endOf(func(c fakeaws.Call) bool {
+		return strings.HasPrefix(c.Operation, "RevokeSecurityGroup") && kind(c.Params["GroupId"]) == "reflex-isolation"
+	})
+	if nsnap != 1 || ndetach != 1 {
+		t.Fatalf("%d CreateSnapshots, %d DetachInstances", nsnap, ndetach)
+	}
+	untracked := map[string]time.Time{}
+	for _, c := range cs {
+		switch c.Operation {
+		case "ModifyInstanceAttribute", "DetachInstances", "DisassociateAddress", "DisassociateIamInstanceProfile", "ModifyNetworkInterfaceAttribute", "CreateTags":
+			if c.Start.Before(read) {
+				t.Errorf("%s started before the instance's metadata was read", c.Operation)
+			}
 		}
-		if iso > limit || allRT > limit {
-			t.Errorf("isolated after %d, done after %d round trips: want at most %d", iso, allRT, limit)
+		if c.Operation != "ModifyNetworkInterfaceAttribute" {
+			continue
 		}
+		eni, g := c.Params["NetworkInterfaceId"], kind(c.Params["SecurityGroupId.1"])
+		if c.Start.Before(snaps) {
+			t.Errorf("%s changed (%s) before the snapshots started", eni, g)
+		}
+		switch g {
+		case "reflex-untrack":
+			if c.Start.Before(untrackRules) {
+				t.Errorf("%s got the untrack group before its allow-all rules were in place", eni)
+			}
+			untracked[eni] = c.End
+		case "reflex-isolation":
+			u, ok := untracked[eni]
+			switch {
+			case !ok || c.Start.Before(u):
+				t.Errorf("%s isolated before it was untracked", eni)
+			case c.Start.Before(isolationRules):
+				t.Errorf("%s got the isolation group before its default egress rule was revoked", eni)
+			case c.Start.Before(protected) || c.Start.Before(detached):
+				t.Errorf("%s isolated before the instance was protected and detached from its Auto Scaling group", eni)
+			}
+		default:
+			t.Errorf("%s moved to %q", eni, g)
+		}
+	}
+	if len(untracked) != 2 {
+		t.Errorf("%d interfaces untracked, want 2", len(untracked))
 	}
 }
 
