@@ -21,8 +21,8 @@ import (
 	"github.com/reflexsec/reflex/store"
 )
 
-// TestKillBetweenCallAndLedger kills each IAM, S3 and finding step at the
-// worst point: its mutating call has succeeded, the ledger has not recorded
+// TestKillBetweenCallAndLedger kills each IAM, S3 and finding step (and
+// ec2.contain in each of its rounds) at the worst point: its mutating call has succeeded, the ledger has not recorded
 // the step's result (the run's context is cancelled as the answer arrives,
 // so the step's end is never written, as after a SIGKILL). Then either
 // release at once, or run again and release: the step's checkpoint, written
@@ -43,9 +43,13 @@ func TestKillBetweenCallAndLedger(t *testing.T) {
 		{step: "securityhub.update", params: "{workflow: RESOLVED}", finding: "ec2", op: "BatchUpdateFindings", hub: true},
 		{step: "findings.update", params: "{archive: true, workflow: SUPPRESSED}", finding: "ec2", op: "BatchUpdateFindings", hub: true},
 		{step: "ec2.revoke-instance-credentials", params: "{revoke_role_sessions: true}", finding: "ec2", op: "PutRolePolicy"},
+		// ec2.contain, once in each of its rounds
+		{step: "ec2.contain", finding: "ec2", op: "CreateSnapshots"},
+		{step: "ec2.contain", finding: "ec2", op: "DetachInstances"},
+		{step: "ec2.contain", finding: "ec2", op: "DeregisterTargets"},
 	} {
 		for _, then := range []string{"release", "run again, then release"} {
-			t.Run(tc.step+" "+tc.params+", "+then, func(t *testing.T) {
+			t.Run(tc.step+" "+tc.params+" killed after "+tc.op+", "+then, func(t *testing.T) {
 				killBetweenCallAndLedger(t, tc.step, tc.params, tc.finding, tc.op, tc.hub, then != "release")
 			})
 		}
