@@ -20,7 +20,9 @@ func newReleaseCmd(g *globals, s streams) *cobra.Command {
 		Short: "Undo a containment from the ledger, in reverse order, from the recorded prior state",
 		Long: `Undo the steps reflex ran for a finding (its id, or account/region/id), or
 for every finding that acted on a resource (ARN or id), last step first,
-each from the state it recorded before changing anything. Releasing a
+each from the state it recorded before changing anything. A step a crash
+interrupted is undone from the state it journaled before its change, and
+the interrupted execution does not resume afterwards. Releasing a
 released containment does nothing. What cannot be undone (a deleted
 console password, a stopped instance's memory, feedback) is said.
 Exit 1 when an undo failed: the containment is then still partly in place.
