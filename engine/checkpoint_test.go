@@ -175,7 +175,6 @@ execution: {backoff: 1ms, retries: 0}
 					t.Errorf("no checkpoint in the ledger: %q", steps[0].Prior)
 				}
 			}
-			changes := maps.Clone(w.changes)
 			if tc.rerun {
 				if _, _, err := fx.eng.Run(context.Background(), nil, Options{}); err != nil {
 					t.Fatal(err)
@@ -203,7 +202,7 @@ execution: {backoff: 1ms, retries: 0}
 				}
 			}
 			// a later run resumes nothing: what was released stays released
-			changes = maps.Clone(w.changes)
+			changes := maps.Clone(w.changes)
 			if _, _, err := fx.eng.Run(context.Background(), nil, Options{}); err != nil {
 				t.Fatal(err)
 			}
