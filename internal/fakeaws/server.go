@@ -195,6 +195,14 @@ func (c *Cloud) serve(svcs map[string]*service, w http.ResponseWriter, hr *http.
 		fail(ferr)
 		return
 	}
+	// EC2's DryRun only checks permissions, and identity policies are not
+	// evaluated here, so a dry run always "would have succeeded" and
+	// changes nothing.
+	if svc.proto == protoEC2 && req.form.s("DryRun") == "true" {
+		fail(&apiError{status: http.StatusPreconditionFailed, code: "DryRunOperation",
+			msg: "Request would have succeeded, but DryRun flag is set."})
+		return
+	}
 
 	var out any
 	for {
