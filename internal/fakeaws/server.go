@@ -72,7 +72,8 @@ func (s *service) internal() *apiError {
 func (c *Cloud) services() map[string]*service {
 	m := map[string]*service{}
 	for _, s := range []*service{ec2Service(), iamService(), stsService(), snsService(), sqsService(),
-		guarddutyService(), securityhubService(), s3Service(), autoscalingService(), elbv2Service(), eventsService(), ssmService()} {
+		guarddutyService(), securityhubService(), s3Service(), autoscalingService(), elbv2Service(), eventsService(), ssmService(),
+		lambdaService(), logsService(), dynamodbService()} {
 		m[s.name] = s
 	}
 	return m
@@ -488,6 +489,14 @@ func writeResult(w http.ResponseWriter, svc *service, op, reqID string, out any)
 		writeJSONBody(w, "application/x-amz-json-"+svc.jsonVersion, 200, out)
 	case protoRestJSON:
 		w.Header().Set("x-amzn-RequestId", reqID)
+		if rs, ok := out.(restStatus); ok {
+			if rs.body == nil {
+				w.WriteHeader(rs.status)
+				return rs.status
+			}
+			writeJSONBody(w, "application/json", rs.status, rs.body)
+			return rs.status
+		}
 		writeJSONBody(w, "application/json", 200, out)
 	case protoRestXML:
 		resp, _ := out.(*s3Response)
