@@ -3,6 +3,7 @@ package fakeaws
 import (
 	"context"
 	"errors"
+	"hash/crc32"
 	"io"
 	"net"
 	"net/http"
@@ -469,6 +470,11 @@ func writeXML(w http.ResponseWriter, status int, body string) {
 
 func writeJSONBody(w http.ResponseWriter, contentType string, status int, v any) {
 	b := jsonMarshal(v)
+	if contentType == "application/x-amz-json-1.0" {
+		// DynamoDB (and the other JSON 1.0 services) sign the body with
+		// its CRC32, which the SDK checks.
+		w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10))
+	}
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
