@@ -241,30 +241,50 @@ func firstArch(a []lambdatypes.Architecture) lambdatypes.Architecture {
 	return a[0]
 }
 
-// roleNotAssumable is Lambda's answer to a role IAM has not propagated yet.
-const roleNotAssumable = "cannot be assumed by Lambda"
+// roleNotAssumable is Lambda's answer to a role IAM has not propagated yet;
+// rolePolicyNotSeen its answer to a role whose new policy (here the
+// dead-letter queue's sqs:SendMessage) it does not see yet.
+const (
+	roleNotAssumable  = "cannot be assumed by Lambda"
+	rolePolicyNotSeen = "does not have permissions to call"
+)
+
+// notPropagated reports whether Lambda refused the role because IAM has not
+// propagated it (or its policies) yet.
+func notPropagated(err error) bool {
+	return errCode(err) == "InvalidParameterValueException" &&
+		(strings.Contains(err.Error(), roleNotAssumable) || strings.Contains(err.Error(), rolePolicyNotSeen))
+}
 
 // createFunction creates the function, retrying for a minute while a new
-// role is not yet visible to Lambda (IAM is eventually consistent), then
+// role is not yet usable by Lambda (IAM is eventually consistent), then
 // waits until it is active.
 func (u *run) createFunction(ctx context.Context, in *lambda.CreateFunctionInput) error {
-	var err error
+	err := u.whilePropagating(ctx, func() error {
+		_, err := u.Lambda.CreateFunction(ctx, in)
+		return err
+	})
+	if err != nil {
+		if notPropagated(err) {
+			return fmt.Errorf("%w (the role %s must exist, trust lambda.amazonaws.com and allow sqs:SendMessage on the dead-letter queue; a new role can take a minute to be usable: run setup again)", err, aws.ToString(in.Role))
+		}
+		return err
+	}
+	return u.waitFunction(ctx)
+}
+
+// whilePropagating calls call until Lambda no longer refuses the role as
+// not yet propagated, for about a minute.
+func (u *run) whilePropagating(ctx context.Context, call func() error) error {
 	for i := 1; ; i++ {
-		_, err = u.Lambda.CreateFunction(ctx, in)
-		if err == nil || errCode(err) != "InvalidParameterValueException" || !strings.Contains(err.Error(), roleNotAssumable) || i == 12 {
-			break
+		err := call()
+		if !notPropagated(err) || i == 12 {
+			return err
 		}
 		if err := u.sleep(ctx, 5*time.Second); err != nil {
 			return err
 		}
 	}
-	if err != nil {
-		if strings.Contains(err.Error(), roleNotAssumable) {
-			return fmt.Errorf("%w (the role %s must exist and trust lambda.amazonaws.com; a new role can take a minute to be usable: run setup again)", err, aws.ToString(in.Role))
-		}
-		return err
-	}
-	return u.waitFunction(ctx)
 }
 
 // waitFunction waits until the function is active and no update is in
@@ -350,10 +370,12 @@ func (u *run) invokeConfig(ctx context.Context, dlq string) error {
 	return u.change(u.r, Change{Service: "lambda", Action: "PutFunctionEventInvokeConfig", Target: name, Why: why,
 		Input: map[string]any{"MaximumRetryAttempts": f.MaxRetryAttempts, "MaximumEventAgeInSeconds": f.MaxEventAgeSeconds, "OnFailure": dlq}},
 		func() error {
-			_, err := u.Lambda.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String(name),
-				MaximumRetryAttempts: aws.Int32(int32(f.MaxRetryAttempts)), MaximumEventAgeInSeconds: aws.Int32(int32(f.MaxEventAgeSeconds)),
-				DestinationConfig: &lambdatypes.DestinationConfig{OnFailure: &lambdatypes.OnFailure{Destination: aws.String(dlq)}}})
-			return err
+			return u.whilePropagating(ctx, func() error {
+				_, err := u.Lambda.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String(name),
+					MaximumRetryAttempts: aws.Int32(int32(f.MaxRetryAttempts)), MaximumEventAgeInSeconds: aws.Int32(int32(f.MaxEventAgeSeconds)),
+					DestinationConfig: &lambdatypes.DestinationConfig{OnFailure: &lambdatypes.OnFailure{Destination: aws.String(dlq)}}})
+				return err
+			})
 		})
 }
 

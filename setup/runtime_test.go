@@ -354,13 +354,18 @@ func TestLambdaRolePropagation(t *testing.T) {
 	s, srv, slept := newRuntimeSetup(t)
 	srv.Cloud.InjectFault(fakeaws.Fault{Service: "lambda", Operation: "CreateFunction", Nth: 1, Times: 2,
 		Code: "InvalidParameterValueException", Message: "The role defined for the function cannot be assumed by Lambda."})
+	srv.Cloud.InjectFault(fakeaws.Fault{Service: "lambda", Operation: "PutFunctionEventInvokeConfig", Nth: 1,
+		Code: "InvalidParameterValueException", Message: "The function's execution role does not have permissions to call SendMessage on " + dlqARN})
 	if _, err := s.Apply(context.Background(), lambdaWant(t)); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(srv.Cloud.CallsTo("lambda", "CreateFunction")); n != 3 {
 		t.Errorf("%d CreateFunction calls, want 3", n)
 	}
-	if len(*slept) < 2 {
+	if n := len(srv.Cloud.CallsTo("lambda", "PutFunctionEventInvokeConfig")); n != 2 {
+		t.Errorf("%d PutFunctionEventInvokeConfig calls, want 2", n)
+	}
+	if len(*slept) < 3 {
 		t.Errorf("waits = %v", *slept)
 	}
 }
