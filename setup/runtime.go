@@ -199,12 +199,20 @@ func apiErr(service, action, target string, err error) error {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		switch ae.ErrorCode() {
-		case "AccessDenied", "AccessDeniedException", "AuthorizationError", "UnauthorizedOperation", "UnrecognizedClientException":
-			return fmt.Errorf("%s: %w (the credentials running reflex setup need %s:%s; `reflex setup --help` lists what setup calls)", call, err, service, action)
+		case "AccessDenied", "AccessDeniedException", "AuthorizationError", "UnauthorizedOperation":
+			// AWS names the action denied, which is not always the call's
+			// own (CreateFunction needs iam:PassRole on the role too).
+			perm := service + ":" + action
+			if m := deniedAction.FindStringSubmatch(ae.ErrorMessage()); m != nil {
+				perm = m[1]
+			}
+			return fmt.Errorf("%s: %w (the credentials running reflex setup need %s; `reflex setup --help` lists what setup calls)", call, err, perm)
 		}
 	}
 	return fmt.Errorf("%s: %w", call, err)
 }
+
+var deniedAction = regexp.MustCompile(`not authorized to perform: ([\w-]+:\w+)`)
 
 // errCode is the AWS error code of err, or "".
 func errCode(err error) string {
