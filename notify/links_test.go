@@ -2,6 +2,7 @@ package notify
 
 import (
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -62,5 +63,45 @@ func TestLinksRefuseHostileIdentifiers(t *testing.T) {
 	}
 	if l := Links(&hostile[3]); l != nil {
 		t.Errorf("a hostile region must give no link at all: %+v", l)
+	}
+}
+
+// The length bounds live beside the expressions (cheap start-up); they
+// must still hold at exactly the limits.
+func TestLinkIdentifierBounds(t *testing.T) {
+	tests := []struct {
+		name string
+		re   string
+		in   string
+		min  int
+		max  int
+		want bool
+	}{
+		{"finding id 128", "finding", strings.Repeat("a", 128), 1, 128, true},
+		{"finding id 129", "finding", strings.Repeat("a", 129), 1, 128, false},
+		{"finding id empty", "finding", "", 1, 128, false},
+		{"instance 8 hex", "instance", "i-" + strings.Repeat("f", 8), 10, 19, true},
+		{"instance 17 hex", "instance", "i-" + strings.Repeat("f", 17), 10, 19, true},
+		{"instance 7 hex", "instance", "i-" + strings.Repeat("f", 7), 10, 19, false},
+		{"instance 18 hex", "instance", "i-" + strings.Repeat("f", 18), 10, 19, false},
+		{"iam 128", "iam", strings.Repeat("u", 128), 1, 128, true},
+		{"iam 129", "iam", strings.Repeat("u", 129), 1, 128, false},
+		{"bucket 3", "bucket", "abc", 3, 63, true},
+		{"bucket 2", "bucket", "ab", 3, 63, false},
+		{"bucket 63", "bucket", strings.Repeat("b", 63), 3, 63, true},
+		{"bucket 64", "bucket", strings.Repeat("b", 64), 3, 63, false},
+		{"bucket trailing dot", "bucket", "abc.", 3, 63, false},
+	}
+	res := map[string]*regexp.Regexp{"finding": reFindingID, "instance": reInstanceID, "iam": reIAMName, "bucket": reBucket}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := matchLen(res[tt.re], tt.in, tt.min, tt.max); got != tt.want {
+				t.Errorf("%q: got %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+	// and through Links: a 129-character finding id gives no link
+	if l := Links(&Finding{ID: strings.Repeat("a", 129), Region: "us-east-1"}); l != nil {
+		t.Errorf("links = %+v", l)
 	}
 }

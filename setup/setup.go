@@ -7,6 +7,16 @@
 // update-organization-configuration — with the EventBridge patterns derived
 // from the configuration (package forward), so the rules never disagree with
 // it.
+//
+// With a runtime (Want.Runtime), it also deploys reflex itself as the
+// Terraform module deploy/terraform/reflex does, resource for resource and
+// with the same names and defaults: the dead-letter queue, the SQS queue of
+// `reflex serve` or the Lambda function with its log group, asynchronous
+// retry settings and EventBridge's permission to invoke it, reflex's IAM role
+// with the least-privilege policy of the configuration's steps, the SNS
+// topic and the DynamoDB ledger table (runtime.go lists them). Each resource
+// is read first and changed only where it differs — the function's code only
+// when its CodeSha256 differs from the package's.
 package setup
 
 import (
@@ -18,6 +28,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -67,17 +78,48 @@ type Want struct {
 	RulePrefix string
 	// TargetARN receives the findings: the Lambda function or SQS queue.
 	TargetARN string
-	// DeadLetterARN, if set, is the rules' dead-letter queue.
+	// DeadLetterARN, if set, is the rules' dead-letter queue (with a
+	// runtime: NAME-dlq).
 	DeadLetterARN string
-	// Queue, if set (and TargetARN is not), names the SQS queue `reflex
-	// serve` drains: setup creates it with a dead-letter queue (QUEUE-dlq)
-	// and a policy letting the rules send to both, and targets it.
+
+	// Runtime, if set, is what setup deploys to receive the findings (and
+	// TargetARN must be empty): RuntimeLambda, the function NAME; or
+	// RuntimeSQS, the queue `reflex serve` drains. Both come with the
+	// dead-letter queue NAME-dlq, the role NAME, and the topic and ledger
+	// table when Topic and Ledger say so.
+	Runtime string
+	// Queue names the queue of runtime sqs (default NAME-findings); setting
+	// it alone chooses runtime sqs.
 	Queue string
+	// Name prefixes reflex's resources (the module's name variable).
+	Name string
+	// Function is the Lambda function of runtime lambda.
+	Function Function
+	// ResponsePolicy is the policy document of the configuration's steps
+	// (`reflex iam-policy`: member_role.permissions_policy), the role's
+	// inline policy NAME-response; one without statements is none.
+	ResponsePolicy string
+	// MemberRoleARNs are the member accounts' response roles reflex may
+	// assume.
+	MemberRoleARNs []string
+	// ConfigSSMParameter, if set, is where the function reads its
+	// configuration (REFLEX_CONFIG=ssm:NAME); setup grants the read.
+	ConfigSSMParameter string
+	// Ledger creates the DynamoDB ledger table NAME-ledger; records expire
+	// after LedgerTTLDays (0: never).
+	Ledger        bool
+	LedgerTTLDays int
+	// Topic creates the SNS topic NAME, with an e-mail subscription for each
+	// of NotificationEmails.
+	Topic              bool
+	NotificationEmails []string
+	// Tags are set on the resources setup creates.
+	Tags map[string]string
 }
 
 // Change is one change setup made or would make.
 type Change struct {
-	Service string         `json:"service"` // guardduty, events
+	Service string         `json:"service"` // the IAM prefix: guardduty, events, sqs, sns, iam, logs, lambda, dynamodb
 	Action  string         `json:"action"`  // the API operation
 	Target  string         `json:"target"`
 	Why     string         `json:"why"`
@@ -99,10 +141,22 @@ type Report struct {
 type Setup struct {
 	GuardDuty   GuardDuty
 	EventBridge EventBridge
-	SQS         SQS // needed for Want.Queue
-	DryRun      bool
+	// The clients of reflex's own resources, needed with Want.Runtime.
+	SQS      SQS
+	STS      STS
+	IAM      IAM
+	Lambda   Lambda
+	Logs     Logs
+	SNS      SNS
+	DynamoDB DynamoDB
+	// Region is the clients' region (for the ARNs of Want.Runtime).
+	Region string
+	DryRun bool
 	// OnChange, if set, is told of each change as it is made (or planned).
 	OnChange func(Change)
+	// Sleep, if set, replaces the waits between polls of a new function or
+	// table and between retries while a new role propagates.
+	Sleep func(context.Context, time.Duration) error
 }
 
 func (s *Setup) change(r *Report, c Change, do func() error) error {
@@ -114,12 +168,16 @@ func (s *Setup) change(r *Report, c Change, do func() error) error {
 		return nil
 	}
 	if err := do(); err != nil {
-		return fmt.Errorf("%s:%s %s: %w", c.Service, c.Action, c.Target, err)
+		return apiErr(c.Service, c.Action, c.Target, err)
 	}
 	return nil
 }
 
-// Validate checks a wanted state before any call is made.
+func joinWhy(why []string) string { return strings.Join(why, "; ") }
+
+// Validate checks a wanted state before any call is made, and completes
+// it: Queue alone means runtime sqs; a runtime's Name defaults to reflex
+// and its Queue to NAME-findings.
 func (w *Want) Validate() error {
 	switch w.Frequency {
 	case "FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS":
@@ -134,13 +192,36 @@ func (w *Want) Validate() error {
 	if w.RulePrefix == "" || len(w.RulePrefix) > 40 {
 		return errors.New("rule prefix: 1 to 40 characters")
 	}
-	if w.Queue != "" && w.TargetARN != "" {
-		return errors.New("give --target-arn or --queue, not both")
+	if w.Queue != "" && w.Runtime == "" {
+		w.Runtime = RuntimeSQS
 	}
-	if len(w.Patterns) > 0 && w.Queue == "" && !strings.HasPrefix(w.TargetARN, "arn:") {
-		return errors.New("name where findings go: a Lambda function or SQS queue ARN (--target-arn), or --queue NAME to create the queue of reflex serve")
+	switch w.Runtime {
+	case "", RuntimeLambda, RuntimeSQS:
+	default:
+		return fmt.Errorf("runtime %q: want lambda or sqs", w.Runtime)
 	}
-	return nil
+	if w.Runtime != "" && w.TargetARN != "" {
+		return errors.New("give --target-arn (a target deployed otherwise) or --runtime/--queue (deployed by setup), not both")
+	}
+	if w.Queue != "" && w.Runtime != RuntimeSQS {
+		return errors.New("--queue names the queue of runtime sqs")
+	}
+	if len(w.Patterns) > 0 && w.Runtime == "" && !strings.HasPrefix(w.TargetARN, "arn:") {
+		return errors.New("name where findings go: --runtime lambda to deploy the reflex function, --runtime sqs (or --queue NAME) for the queue of reflex serve, or --target-arn ARN for a target deployed otherwise")
+	}
+	if w.Runtime == "" {
+		return nil
+	}
+	if w.Name == "" {
+		w.Name = DefaultName
+	}
+	if w.Runtime == RuntimeSQS && w.Queue == "" {
+		w.Queue = w.Name + "-findings"
+	}
+	if w.ResponsePolicy != "" && !json.Valid([]byte(w.ResponsePolicy)) {
+		return errors.New("response policy: not JSON")
+	}
+	return w.validateRuntime()
 }
 
 // Apply brings GuardDuty and EventBridge to the wanted state.
@@ -149,23 +230,75 @@ func (s *Setup) Apply(ctx context.Context, w Want) (*Report, error) {
 		return nil, err
 	}
 	r := &Report{DryRun: s.DryRun, Changes: []Change{}, Unchanged: []string{}}
+	u := &run{Setup: s, r: r, w: &w, created: map[string]bool{}}
+	if w.Runtime != "" {
+		if err := u.identity(ctx); err != nil {
+			return r, err
+		}
+	}
 	if _, err := s.detector(ctx, r, w); err != nil {
 		return r, err
 	}
-	if w.Queue != "" {
-		q, dlq, err := s.queues(ctx, r, w)
-		if err != nil {
+	var perms map[string]string
+	if w.Runtime != "" {
+		if err := u.deploy(ctx); err != nil {
 			return r, err
 		}
-		w.TargetARN = q
-		if w.DeadLetterARN == "" {
-			w.DeadLetterARN = dlq
+		if w.Runtime == RuntimeLambda {
+			var err error
+			if perms, err = u.permissions(ctx); err != nil {
+				return r, err
+			}
 		}
 	}
-	if err := s.rules(ctx, r, w); err != nil {
+	if err := u.rules(ctx, perms); err != nil {
 		return r, err
 	}
 	return r, nil
+}
+
+// deploy brings reflex's own resources to the wanted state, in the order
+// they depend on each other, and points w's target at the runtime.
+func (u *run) deploy(ctx context.Context) error {
+	w := u.w
+	queue, dlq, err := u.queues(ctx)
+	if err != nil {
+		return err
+	}
+	if w.DeadLetterARN == "" {
+		w.DeadLetterARN = dlq
+	}
+	var topic, table string
+	if w.Topic {
+		if topic, err = u.topic(ctx); err != nil {
+			return err
+		}
+	}
+	if w.Ledger {
+		if table, err = u.ledger(ctx); err != nil {
+			return err
+		}
+	}
+	role, err := u.role(ctx, u.runtimePolicy(queue, dlq, topic, table))
+	if err != nil {
+		return err
+	}
+	if w.Runtime == RuntimeSQS {
+		w.TargetARN = queue
+		return nil
+	}
+	if err := u.logGroup(ctx); err != nil {
+		return err
+	}
+	fn, err := u.function(ctx, role, dlq)
+	if err != nil {
+		return err
+	}
+	if err := u.invokeConfig(ctx, dlq); err != nil {
+		return err
+	}
+	w.TargetARN = fn
+	return nil
 }
 
 func featureConfigs(want []string) []gdtypes.DetectorFeatureConfiguration {
@@ -261,7 +394,8 @@ const targetID = "reflex"
 // rules makes the EventBridge rules PREFIX-findings-NN carry the wanted
 // patterns and target, and removes such rules the configuration no longer
 // needs.
-func (s *Setup) rules(ctx context.Context, r *Report, w Want) error {
+func (u *run) rules(ctx context.Context, perms map[string]string) error {
+	s, r, w := u.Setup, u.r, *u.w
 	for i, p := range w.Patterns {
 		name := RuleName(w.RulePrefix, i)
 		cur, err := s.EventBridge.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String(name)})
@@ -289,6 +423,11 @@ func (s *Setup) rules(ctx context.Context, r *Report, w Want) error {
 		} else {
 			r.Unchanged = append(r.Unchanged, "events rule "+name)
 		}
+		if perms != nil {
+			if err := u.permission(ctx, perms, name); err != nil {
+				return err
+			}
+		}
 		if err := s.target(ctx, r, w, name, why == "the rule does not exist"); err != nil {
 			return err
 		}
@@ -310,6 +449,26 @@ func (s *Setup) rules(ctx context.Context, r *Report, w Want) error {
 		}
 	}
 	sort.Strings(stale)
+	// The function's permissions for rules no longer wanted go too.
+	var stalePerms []string
+	for sid := range perms {
+		name, ok := strings.CutPrefix(sid, permissionSid(""))
+		if ok && strings.HasPrefix(name, w.RulePrefix+"-findings-") {
+			keep := false
+			for i := range w.Patterns {
+				keep = keep || name == RuleName(w.RulePrefix, i)
+			}
+			if !keep {
+				stalePerms = append(stalePerms, sid)
+			}
+		}
+	}
+	sort.Strings(stalePerms)
+	for _, sid := range stalePerms {
+		if err := u.removePermission(ctx, sid, "the configuration no longer needs its rule"); err != nil {
+			return err
+		}
+	}
 	for _, name := range stale {
 		if err := s.change(r, Change{Service: "events", Action: "RemoveTargets", Target: name, Why: "the configuration no longer needs this rule",
 			Input: map[string]any{"Ids": []string{targetID}}},
@@ -336,6 +495,11 @@ func (s *Setup) target(ctx context.Context, r *Report, w Want, rule string, crea
 	if w.DeadLetterARN != "" {
 		want.DeadLetterConfig = &ebtypes.DeadLetterConfig{Arn: aws.String(w.DeadLetterARN)}
 	}
+	retry := 0
+	if w.Runtime == RuntimeLambda {
+		retry = targetRetryAttempts
+		want.RetryPolicy = &ebtypes.RetryPolicy{MaximumRetryAttempts: aws.Int32(targetRetryAttempts), MaximumEventAgeInSeconds: aws.Int32(targetRetryAge)}
+	}
 	why := "the rule has no reflex target"
 	if !created || !s.DryRun {
 		out, err := s.EventBridge.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(rule)})
@@ -352,16 +516,28 @@ func (s *Setup) target(ctx context.Context, r *Report, w Want, rule string, crea
 				if t.DeadLetterConfig != nil {
 					dlq = aws.ToString(t.DeadLetterConfig.Arn)
 				}
-				if aws.ToString(t.Arn) == w.TargetARN && dlq == w.DeadLetterARN {
+				haveRetry, haveAge := 0, 0
+				if t.RetryPolicy != nil {
+					haveRetry, haveAge = int(aws.ToInt32(t.RetryPolicy.MaximumRetryAttempts)), int(aws.ToInt32(t.RetryPolicy.MaximumEventAgeInSeconds))
+				}
+				sameRetry := retry == 0 || haveRetry == retry && haveAge == targetRetryAge
+				if aws.ToString(t.Arn) == w.TargetARN && dlq == w.DeadLetterARN && sameRetry {
 					r.Unchanged = append(r.Unchanged, "events target "+rule+"/"+targetID)
 					return nil
 				}
-				why = "the target is " + aws.ToString(t.Arn)
+				switch {
+				case aws.ToString(t.Arn) != w.TargetARN:
+					why = "the target is " + aws.ToString(t.Arn)
+				case dlq != w.DeadLetterARN:
+					why = fmt.Sprintf("its dead-letter queue is %q", dlq)
+				default:
+					why = fmt.Sprintf("its retry policy is %d attempts over %d s", haveRetry, haveAge)
+				}
 			}
 		}
 	}
 	return s.change(r, Change{Service: "events", Action: "PutTargets", Target: rule, Why: why,
-		Input: map[string]any{"Id": targetID, "Arn": w.TargetARN, "DeadLetterArn": w.DeadLetterARN}},
+		Input: targetInput(w.TargetARN, w.DeadLetterARN, retry)},
 		func() error {
 			out, err := s.EventBridge.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(rule), Targets: []ebtypes.Target{want}})
 			if err == nil && out.FailedEntryCount > 0 {
@@ -369,6 +545,14 @@ func (s *Setup) target(ctx context.Context, r *Report, w Want, rule string, crea
 			}
 			return err
 		})
+}
+
+func targetInput(arn, dlq string, retry int) map[string]any {
+	in := map[string]any{"Id": targetID, "Arn": arn, "DeadLetterArn": dlq}
+	if retry > 0 {
+		in["RetryPolicy"] = map[string]any{"MaximumRetryAttempts": retry, "MaximumEventAgeInSeconds": targetRetryAge}
+	}
+	return in
 }
 
 // Org is the organisation part: the delegated administrator (run with the

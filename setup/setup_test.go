@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/guardduty"
 	gdtypes "github.com/aws/aws-sdk-go-v2/service/guardduty/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -189,11 +190,10 @@ func TestValidate(t *testing.T) {
 }
 
 // TestQueue: --queue creates the queue of reflex serve with its dead-letter
-// queue and policies, targets it, and a second run changes nothing.
+// queue NAME-dlq, their policies and reflex's role, targets it, and a
+// second run changes nothing.
 func TestQueue(t *testing.T) {
-	s, srv := newSetup(t)
-	ak, sk, _ := srv.Cloud.Credentials(account)
-	s.SQS = sqs.NewFromConfig(srv.ConfigFor(ak, sk, "", "eu-west-1"))
+	s, srv, _ := newRuntimeSetup(t)
 	ctx := context.Background()
 	want := Want{Frequency: "SIX_HOURS", Patterns: []string{highSev}, RulePrefix: "reflex", Queue: "reflex-serve"}
 
@@ -205,7 +205,8 @@ func TestQueue(t *testing.T) {
 	if got := mutating(srv); len(got) != 0 {
 		t.Fatalf("dry run made mutating calls: %v", got)
 	}
-	if got := actions(dry); strings.Join(got, "|") != "CreateDetector detector|CreateQueue reflex-serve-dlq|CreateQueue reflex-serve|PutRule reflex-findings-00|PutTargets reflex-findings-00" {
+	wantActions := "CreateDetector detector|CreateQueue reflex-dlq|CreateQueue reflex-serve|CreateRole reflex|PutRolePolicy reflex/reflex-runtime|PutRule reflex-findings-00|PutTargets reflex-findings-00"
+	if got := actions(dry); strings.Join(got, "|") != wantActions {
 		t.Errorf("dry run: %v", got)
 	}
 	s.DryRun = false
@@ -213,24 +214,37 @@ func TestQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := actions(first); strings.Join(got, "|") != "CreateDetector detector|CreateQueue reflex-serve-dlq|CreateQueue reflex-serve|SetQueueAttributes reflex-serve|SetQueueAttributes reflex-serve-dlq|PutRule reflex-findings-00|PutTargets reflex-findings-00" {
+	if got := actions(first); strings.Join(got, "|") != wantActions {
 		t.Errorf("first run: %v", got)
 	}
 	eb := s.EventBridge.(*eventbridge.Client)
 	ts, err := eb.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String("reflex-findings-00")})
 	if err != nil || len(ts.Targets) != 1 || aws.ToString(ts.Targets[0].Arn) != "arn:aws:sqs:eu-west-1:111111111111:reflex-serve" ||
-		aws.ToString(ts.Targets[0].DeadLetterConfig.Arn) != "arn:aws:sqs:eu-west-1:111111111111:reflex-serve-dlq" {
+		aws.ToString(ts.Targets[0].DeadLetterConfig.Arn) != dlqARN || ts.Targets[0].RetryPolicy != nil {
 		t.Errorf("targets = %+v %v", ts, err)
 	}
 	q, _ := s.SQS.(*sqs.Client).GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("reflex-serve")})
 	attrs, _ := s.SQS.(*sqs.Client).GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{"All"}})
-	if !strings.Contains(attrs.Attributes["RedrivePolicy"], "reflex-serve-dlq") || !strings.Contains(attrs.Attributes["Policy"], "rule/reflex-findings-*") {
+	if !strings.Contains(attrs.Attributes["RedrivePolicy"], "reflex-dlq") || !strings.Contains(attrs.Attributes["Policy"], "rule/reflex-findings-*") ||
+		attrs.Attributes["ReceiveMessageWaitTimeSeconds"] != "20" || attrs.Attributes["SqsManagedSseEnabled"] != "true" {
 		t.Errorf("queue attributes = %v", attrs.Attributes)
+	}
+	rt, err := s.IAM.(*iam.Client).GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("reflex"), PolicyName: aws.String("reflex-runtime")})
+	if err != nil || !strings.Contains(aws.ToString(rt.PolicyDocument), "DrainFindings") {
+		t.Errorf("runtime policy = %v %v", rt, err)
 	}
 	srv.Cloud.ResetCalls()
 	second, err := s.Apply(ctx, want)
 	if err != nil || len(second.Changes) != 0 || len(mutating(srv)) != 0 {
 		t.Errorf("second run: %v %v (calls %v)", actions(second), err, mutating(srv))
+	}
+	// A changed queue attribute is put back.
+	if _, err := s.SQS.(*sqs.Client).SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: q.QueueUrl, Attributes: map[string]string{"VisibilityTimeout": "30"}}); err != nil {
+		t.Fatal(err)
+	}
+	fix, err := s.Apply(ctx, want)
+	if err != nil || strings.Join(actions(fix), "|") != "SetQueueAttributes reflex-serve" || !strings.Contains(fix.Changes[0].Why, `VisibilityTimeout is "30", want "300"`) {
+		t.Errorf("repair: %v %v", actions(fix), err)
 	}
 	if err := (&Want{Frequency: "SIX_HOURS", RulePrefix: "r", Queue: "q", TargetARN: "arn:x"}).Validate(); err == nil {
 		t.Error("--queue with --target-arn accepted")

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -72,7 +73,11 @@ type serveProc struct {
 // it listens.
 func startServe(t *testing.T, bin string, env []string, args ...string) *serveProc {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	base := []string{"serve", "--listen", "127.0.0.1:0"}
+	if slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "REFLEX_LISTEN=") }) {
+		base = base[:1] // the address comes from the environment
+	}
+	cmd := exec.Command(bin, append(base, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -317,4 +322,40 @@ func newHookServer(t *testing.T, got chan<- []byte) string {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + ln.Addr().String() + "/hook"
+}
+
+// REFLEX_LISTEN sets serve's address (the container image sets :8080, as
+// 127.0.0.1 is unreachable from outside a container); --listen wins over it.
+func TestServeListenFromEnvironment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := reflexBinary(t)
+	cfg := effectConfig(t, dir, dir, "", fmt.Sprintf("ledger: {path: %q}\n", filepath.Join(dir, "ledger.db")))
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"environment", []string{"REFLEX_API_KEYS=k1", "REFLEX_LISTEN=127.0.0.1:0"}, []string{"-c", cfg}},
+		{"flag wins", []string{"REFLEX_API_KEYS=k1", "REFLEX_LISTEN=203.0.113.1:1"}, []string{"--listen", "127.0.0.1:0", "-c", cfg}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := startServe(t, bin, tt.env, tt.args...)
+			if strings.HasSuffix(p.url, ":8080") {
+				t.Fatalf("listening on the default address %s", p.url)
+			}
+			resp, err := http.Get(p.url + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("/healthz: %d", resp.StatusCode)
+			}
+			p.stop(t)
+		})
+	}
 }

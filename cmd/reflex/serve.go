@@ -93,6 +93,9 @@ journaled, resumed at the next start.`,
 				}
 				srv.SQS = &intake.SQS{Proc: proc, Client: sqs.NewFromConfig(cfg), QueueURL: queueURL, Workers: workers}
 			}
+			if !cmd.Flags().Changed("listen") && os.Getenv("REFLEX_LISTEN") != "" {
+				listen = os.Getenv("REFLEX_LISTEN")
+			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return usageErr(fmt.Errorf("--listen %s: %w", listen, err))
@@ -102,7 +105,7 @@ journaled, resumed at the next start.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTP intake, health and metrics")
+	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTP intake, health and metrics ($REFLEX_LISTEN; the container image sets :8080)")
 	f.StringVar(&ledger, "ledger", "", "ledger: dynamodb://TABLE or a SQLite file (default $REFLEX_LEDGER, the configuration's ledger.path)")
 	f.StringVar(&queueURL, "queue-url", "", "SQS queue to consume (default $REFLEX_QUEUE_URL; none: HTTP only)")
 	f.IntVar(&workers, "workers", 4, "SQS messages handled at once")

@@ -2,20 +2,30 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/guardduty"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
 	"github.com/reflexsec/reflex/forward"
+	"github.com/reflexsec/reflex/policy"
 	"github.com/reflexsec/reflex/setup"
 )
 
@@ -83,31 +93,71 @@ func printSetupReport(w io.Writer, g *globals, r *setup.Report) error {
 	return nil
 }
 
+// setupFlags are the flags of reflex's own resources: the Terraform
+// module's variables.
+type setupFlags struct {
+	lambdaZip, architecture string
+	noLedger, noTopic       bool
+	tags                    map[string]string
+	memberRoles             []string
+	memberRolesSet          bool
+}
+
 func newSetupCmd(g *globals, s streams) *cobra.Command {
 	var (
 		w        setup.Want
+		sf       setupFlags
 		features string
 		region   string
 		dryRun   bool
 	)
+	w.Function = setup.DefaultFunction()
 	cmd := &cobra.Command{
-		Use:   "setup -c FILE --target-arn ARN",
-		Short: "Enable GuardDuty and wire EventBridge to reflex, idempotently",
+		Use:   "setup -c FILE (--runtime lambda|sqs | --target-arn ARN)",
+		Short: "Enable GuardDuty, deploy reflex and wire EventBridge to it, idempotently",
 		Long: `Enable GuardDuty in this account and region (the detector, its protection
-plans, the finding publishing frequency) and create the EventBridge rule(s)
-forwarding exactly the findings the configuration's rules can match (the
-patterns of 'reflex eventbridge-pattern') to the target: the reflex Lambda
-function (--target-arn), or the SQS queue of 'reflex serve' (--queue NAME creates
-it with a dead-letter queue and a policy letting only these rules send to it).
+plans, the finding publishing frequency), deploy reflex, and create the
+EventBridge rule(s) forwarding exactly the findings the configuration's rules
+can match (the patterns of 'reflex eventbridge-pattern') to it — what the
+Terraform module deploy/terraform/reflex does, with the same names and
+defaults (--name prefixes them):
+
+  --runtime lambda   the function NAME (provided.al2023, --architecture, reserved
+                     concurrency, asynchronous retries with NAME-dlq as on-failure
+                     destination and dead-letter queue), its log group
+                     /aws/lambda/NAME with retention, and EventBridge's permission
+                     to invoke it for each rule
+  --runtime sqs      the queue NAME-findings (or --queue NAME) that reflex serve
+                     drains, with a redrive policy to NAME-dlq
+  both               the dead-letter queue NAME-dlq; the IAM role NAME, trusted by
+                     Lambda in this account, with the least-privilege policy of the
+                     configuration's steps ('reflex iam-policy') as NAME-response and
+                     the runtime's own needs (logs, queues, ledger, topic,
+                     --config-ssm-parameter, member roles) as NAME-runtime; the SNS
+                     topic NAME (--notify-email subscribes addresses); the DynamoDB
+                     ledger table NAME-ledger (on demand, encrypted, point-in-time
+                     recovery, TTL, deletion protection)
+  --target-arn ARN   none of these: findings go to a target deployed otherwise
+
+The function's code is --lambda-zip FILE (scripts/build-lambda.sh ARCH --config
+FILE; its reflex.yaml must be the -c file), or else this reflex binary itself
+when it is a static linux one, packaged with the -c file as reflex.yaml
+(REFLEX_CONFIG=reflex.yaml). With --config-ssm-parameter the function reads
+the configuration from that parameter instead (which setup does not write).
+The code is uploaded only when its SHA-256 differs from the function's.
 
 It reads the current state first and changes only what differs, so running it
-again changes nothing; rules of an earlier, larger configuration are removed.
---dry-run lists the calls it would make and makes none.
-
-A Lambda target also needs EventBridge's permission to invoke the function
-(the Terraform module grants it; by hand: aws lambda add-permission).`,
-		Example: `  reflex setup -c reflex.yaml --target-arn arn:aws:lambda:eu-west-1:111111111111:function:reflex --dry-run
+again changes nothing, and changes made by hand (retention, policies, the
+function's settings or code) are put back; rules of an earlier, larger
+configuration are removed with their permissions. --dry-run lists the calls it
+would make and makes none. The credentials need the read and write calls of
+the resources above (iam:GetRole, iam:CreateRole, iam:PutRolePolicy,
+lambda:CreateFunction, … — an AccessDenied error names the missing one) and
+iam:PassRole on the role NAME.`,
+		Example: `  reflex setup -c reflex.yaml --runtime lambda --dry-run
+  reflex setup -c reflex.yaml --runtime lambda --lambda-zip dist/reflex-lambda-arm64.zip --notify-email soc@example.com
   reflex setup -c reflex.yaml --queue reflex-findings --features s3,eks,malware,runtime
+  reflex setup -c reflex.yaml --target-arn arn:aws:lambda:eu-west-1:111111111111:function:reflex
   reflex setup org --admin-account 111111111111`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -130,6 +180,13 @@ A Lambda target also needs EventBridge's permission to invoke the function
 				return usageErr(fmt.Errorf("%s: %w", p.File, err))
 			}
 			w.Patterns = fw.Patterns()
+			if w.RulePrefix == "" {
+				w.RulePrefix = w.Name
+			}
+			w.Ledger, w.Topic, w.Tags = !sf.noLedger, !sf.noTopic, sf.tags
+			if err := runtimeWant(&w, &sf, p); err != nil {
+				return usageErr(err)
+			}
 			if err := w.Validate(); err != nil {
 				return usageErr(err)
 			}
@@ -137,7 +194,9 @@ A Lambda target also needs EventBridge's permission to invoke the function
 			if err != nil {
 				return usageErr(err)
 			}
-			st := &setup.Setup{GuardDuty: guardduty.NewFromConfig(cfg), EventBridge: eventbridge.NewFromConfig(cfg), SQS: sqs.NewFromConfig(cfg), DryRun: dryRun}
+			st := &setup.Setup{GuardDuty: guardduty.NewFromConfig(cfg), EventBridge: eventbridge.NewFromConfig(cfg), SQS: sqs.NewFromConfig(cfg),
+				STS: sts.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg), Lambda: lambda.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg),
+				SNS: sns.NewFromConfig(cfg), DynamoDB: dynamodb.NewFromConfig(cfg), Region: cfg.Region, DryRun: dryRun}
 			if !g.json() {
 				st.OnChange = func(c setup.Change) { fmt.Fprintf(s.out, "+ %s\n", c) }
 			}
@@ -151,16 +210,73 @@ A Lambda target also needs EventBridge's permission to invoke the function
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&w.TargetARN, "target-arn", "", "where findings go: the reflex Lambda function's or the SQS queue's ARN")
-	f.StringVar(&w.Queue, "queue", "", "create (or keep) this SQS queue, with a dead-letter queue NAME-dlq, for reflex serve, and send findings to it")
-	f.StringVar(&w.DeadLetterARN, "dead-letter-arn", "", "SQS queue ARN for events EventBridge cannot deliver (default with --queue: NAME-dlq)")
+	f.StringVar(&w.Runtime, "runtime", "", "deploy reflex: lambda (the function) or sqs (the queue of reflex serve)")
+	f.StringVar(&w.TargetARN, "target-arn", "", "send findings to this Lambda function or SQS queue, deployed otherwise (instead of --runtime)")
+	f.StringVar(&w.Queue, "queue", "", "name of the queue of runtime sqs (default NAME-findings; implies --runtime sqs)")
+	f.StringVar(&w.DeadLetterARN, "dead-letter-arn", "", "SQS queue ARN for events EventBridge cannot deliver (default with a runtime: NAME-dlq)")
+	f.StringVar(&w.Name, "name", setup.DefaultName, "name prefix of reflex's resources: role, function, log group, queues, topic, ledger table")
 	f.StringVar(&w.Frequency, "frequency", "FIFTEEN_MINUTES", "finding publishing frequency: FIFTEEN_MINUTES, ONE_HOUR or SIX_HOURS")
 	f.StringVar(&features, "features", "all", "protection plans to enable: all, none, or a list of s3, eks, malware, runtime, rds, lambda")
-	f.StringVar(&w.RulePrefix, "rule-prefix", "reflex", "prefix of the EventBridge rule names (PREFIX-findings-00 …)")
+	f.StringVar(&w.RulePrefix, "rule-prefix", "", "prefix of the EventBridge rule names, PREFIX-findings-00 … (default NAME)")
+	f.StringVar(&sf.lambdaZip, "lambda-zip", "", "the function's package (scripts/build-lambda.sh); default: this reflex binary, if a static linux one, with the -c file")
+	f.StringVar(&sf.architecture, "architecture", "", "the function's architecture, arm64 or x86_64 (default: the package's)")
+	f.IntVar(&w.Function.MemoryMB, "memory", w.Function.MemoryMB, "the function's memory, in MB")
+	f.IntVar(&w.Function.TimeoutSeconds, "timeout", w.Function.TimeoutSeconds, "timeout of one invocation, in seconds")
+	f.IntVar(&w.Function.ReservedConcurrency, "reserved-concurrency", w.Function.ReservedConcurrency, "reserved concurrent executions of the function (-1: unreserved)")
+	f.IntVar(&w.Function.MaxRetryAttempts, "max-retry-attempts", w.Function.MaxRetryAttempts, "retries of a failed asynchronous invocation (0-2) before the event goes to the dead-letter queue")
+	f.IntVar(&w.Function.MaxEventAgeSeconds, "max-event-age", w.Function.MaxEventAgeSeconds, "seconds an undelivered event is retried (60-21600) before it goes to the dead-letter queue")
+	f.IntVar(&w.Function.LogRetentionDays, "log-retention-days", w.Function.LogRetentionDays, "retention of the function's log group, in days")
+	f.StringVar(&w.ConfigSSMParameter, "config-ssm-parameter", "", "SSM parameter holding the configuration, read by the function (REFLEX_CONFIG=ssm:NAME) instead of a packaged reflex.yaml")
+	f.StringSliceVar(&sf.memberRoles, "member-role-arn", nil, "response role (ARN or pattern) in member accounts reflex may assume (default: the configuration's accounts' roles)")
+	f.BoolVar(&sf.noLedger, "no-ledger-table", false, "do not create the DynamoDB ledger table")
+	f.IntVar(&w.LedgerTTLDays, "ledger-ttl-days", 400, "days after which ledger records expire through DynamoDB TTL (0: never)")
+	f.BoolVar(&sf.noTopic, "no-sns-topic", false, "do not create the SNS topic")
+	f.StringSliceVar(&w.NotificationEmails, "notify-email", nil, "e-mail address subscribed to the SNS topic (each must confirm)")
+	f.StringToStringVar(&sf.tags, "tag", nil, "tag KEY=VALUE set on the resources setup creates")
 	f.StringVar(&region, "region", "", "AWS region (default: the SDK's, e.g. AWS_REGION)")
 	f.BoolVar(&dryRun, "dry-run", false, "list the changes, make none")
+	cmd.PreRun = func(cmd *cobra.Command, _ []string) { sf.memberRolesSet = cmd.Flags().Changed("member-role-arn") }
 	cmd.AddCommand(newSetupOrgCmd(g, s))
 	return cmd
+}
+
+// runtimeWant completes the wanted state of reflex's own resources from the
+// configuration: the steps' policy, the member roles, the function's code.
+func runtimeWant(w *setup.Want, sf *setupFlags, p *policy.Policy) error {
+	if w.Queue != "" && w.Runtime == "" {
+		w.Runtime = setup.RuntimeSQS
+	}
+	if w.Runtime == "" {
+		return nil
+	}
+	pol := iamPolicies(p, "")
+	doc, err := json.Marshal(pol["member_role"].(map[string]any)["permissions_policy"])
+	if err != nil {
+		return err
+	}
+	w.ResponsePolicy = string(doc)
+	w.MemberRoleARNs = sf.memberRoles
+	if !sf.memberRolesSet {
+		if own, ok := pol["reflex"].(map[string]any); ok {
+			if d, ok := own["permissions_policy"].(document); ok && len(d.Statement) > 0 {
+				w.MemberRoleARNs, _ = d.Statement[0].Resource.([]string)
+			}
+		}
+	}
+	if w.Runtime != setup.RuntimeLambda {
+		return nil
+	}
+	exe, err := os.Executable()
+	if err != nil && sf.lambdaZip == "" {
+		return fmt.Errorf("finding this reflex binary to package it: %w; give --lambda-zip FILE", err)
+	}
+	zip, arch, env, err := setup.Package(setup.PackageFrom{Zip: sf.lambdaZip, Executable: exe, GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
+		Config: p.File, Architecture: sf.architecture, ConfigInSSM: w.ConfigSSMParameter != ""})
+	if err != nil {
+		return err
+	}
+	w.Function.Zip, w.Function.Architecture, w.Function.Env = zip, arch, env
+	return nil
 }
 
 func newSetupOrgCmd(g *globals, s streams) *cobra.Command {

@@ -235,3 +235,17 @@ func TestLedgerTableMatchesTheLedger(t *testing.T) {
 		t.Error("the Lambda's REFLEX_LEDGER is not dynamodb://TABLE")
 	}
 }
+
+// TestLambdaFindsItsConfiguration: the function is always told where its
+// configuration is — the SSM parameter or the packaged reflex.yaml (without
+// REFLEX_CONFIG it would fail on its first invocation) — as reflex setup
+// tells it.
+func TestLambdaFindsItsConfiguration(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("reflex", "lambda.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `{ REFLEX_CONFIG = var.config_ssm_parameter != "" ? "ssm:${var.config_ssm_parameter}" : "reflex.yaml" }`) {
+		t.Error("lambda.tf does not set REFLEX_CONFIG for both the SSM parameter and the packaged reflex.yaml")
+	}
+}

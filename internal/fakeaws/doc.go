@@ -2,8 +2,9 @@
 // the AWS APIs reflex calls, with fault injection and a call log.
 //
 // It speaks AWS's own wire protocols (EC2 query; AWS query for IAM, STS, SNS,
-// Auto Scaling and ELBv2; JSON 1.0/1.1 for SQS and EventBridge; REST-JSON for
-// GuardDuty and Security Hub; REST-XML for S3), so the real aws-sdk-go-v2
+// Auto Scaling and ELBv2; JSON 1.0/1.1 for SQS, EventBridge, SSM, CloudWatch
+// Logs and DynamoDB's table API; REST-JSON for GuardDuty, Security Hub and
+// Lambda; REST-XML for S3), so the real aws-sdk-go-v2
 // clients, the AWS CLI or any SDK pointed at it with AWS_ENDPOINT_URL work
 // unchanged. One http.Handler serves every service: requests are routed by
 // the service name in the SigV4 Authorization header's credential scope, the

@@ -18,7 +18,10 @@ import (
 //     group cannot be deleted (CannotDelete);
 //   - a new VPC security group has the allow-all egress rule until revoked;
 //   - duplicate rules are refused (InvalidPermission.Duplicate);
-//   - an instance has at most one instance-profile association.
+//   - an instance has at most one instance-profile association;
+//   - DryRun=true answers DryRunOperation (HTTP 412) and changes nothing
+//     (server.go: identity policies are not evaluated, so every dry run
+//     would have succeeded).
 
 type vpc struct {
 	ID, CIDR string

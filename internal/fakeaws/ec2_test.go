@@ -458,3 +458,64 @@ func TestEC2CrossAccountIsolation(t *testing.T) {
 		t.Fatalf("eu-west-1 sees %+v", out.Reservations)
 	}
 }
+
+// DryRun checks permissions only: the answer is the DryRunOperation error
+// and nothing changes (EC2 API reference, Common parameters: DryRun; Error
+// codes: DryRunOperation).
+func TestEC2DryRun(t *testing.T) {
+	srv := newServer(t)
+	c := ec2.NewFromConfig(srv.Config(prod))
+	ctx := context.Background()
+	before, _ := srv.Cloud.Instance(prod, "us-east-1", web2)
+
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"StopInstances", func() error {
+			_, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{web2}, DryRun: aws.Bool(true)})
+			return err
+		}},
+		{"CreateTags", func() error {
+			_, err := c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{web2}, DryRun: aws.Bool(true),
+				Tags: []types.Tag{{Key: aws.String("dry"), Value: aws.String("run")}}})
+			return err
+		}},
+		{"CreateSecurityGroup", func() error {
+			_, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("dry-run"), Description: aws.String("d"),
+				VpcId: aws.String(vpc1), DryRun: aws.Bool(true)})
+			return err
+		}},
+		{"ModifyInstanceAttribute", func() error {
+			_, err := c.ModifyInstanceAttribute(ctx, &ec2.ModifyInstanceAttributeInput{InstanceId: aws.String(web2), DryRun: aws.Bool(true),
+				DisableApiTermination: &types.AttributeBooleanValue{Value: aws.Bool(true)}})
+			return err
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv.Cloud.ResetCalls()
+			wantCode(t, tc.call(), "DryRunOperation")
+			calls := srv.Cloud.CallsTo("ec2", tc.name)
+			if len(calls) != 1 || calls[0].Status != 412 || calls[0].ErrorCode != "DryRunOperation" {
+				t.Fatalf("call log = %+v, want one 412 DryRunOperation", calls)
+			}
+		})
+	}
+	after, _ := srv.Cloud.Instance(prod, "us-east-1", web2)
+	if after.State != before.State || after.DisableAPITermination != before.DisableAPITermination || after.Tags["dry"] != "" {
+		t.Fatalf("dry runs changed the instance: before %+v, after %+v", before, after)
+	}
+	out, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{
+		{Name: aws.String("group-name"), Values: []string{"dry-run"}}}})
+	must(t, err)
+	if len(out.SecurityGroups) != 0 {
+		t.Fatalf("a dry run created security group %s", aws.ToString(out.SecurityGroups[0].GroupId))
+	}
+	// Without DryRun the same call acts.
+	_, err = c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{web2}, DryRun: aws.Bool(false)})
+	must(t, err)
+	if got, _ := srv.Cloud.Instance(prod, "us-east-1", web2); got.State == before.State {
+		t.Fatalf("StopInstances with DryRun=false left the instance %s", got.State)
+	}
+}

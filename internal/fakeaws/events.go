@@ -1,14 +1,18 @@
 package fakeaws
 
 import (
-	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/reflexsec/reflex/pattern"
 )
 
-// EventBridge (awsJson 1.1): PutRule (event pattern must be a JSON object,
-// else InvalidEventPatternException), PutTargets (at most 5 per rule),
+// EventBridge (awsJson 1.1): PutRule (the event pattern is validated with
+// EventBridge's rules and default 2,048-character quota by package pattern,
+// else InvalidEventPatternException with EventBridge's reason), PutTargets
+// (at most 5 per rule),
 // DescribeRule, ListTargetsByRule, ListRules (NamePrefix), RemoveTargets,
 // DeleteRule (refused while the rule has targets, as AWS does).
 
@@ -63,9 +67,12 @@ func evPutRule(r *request) (any, error) {
 		return nil, badRequest("ValidationException", "Parameter(s) EventPattern or ScheduleExpression must be specified.")
 	}
 	if pat != "" {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(pat), &m); err != nil {
-			return nil, badRequest("InvalidEventPatternException", "Event pattern is not valid. Reason: Filter is not an object")
+		if _, err := pattern.Parse([]byte(pat)); err != nil {
+			reason := err.Error()
+			if pe := (*pattern.Error)(nil); errors.As(err, &pe) {
+				reason = pe.Msg
+			}
+			return nil, badRequest("InvalidEventPatternException", "Event pattern is not valid. Reason: %s", reason)
 		}
 	}
 	state := jstr(r.in, "State")

@@ -13,7 +13,9 @@ import (
 // regional). Rules kept: unknown users/roles/keys/policies are NoSuchEntity
 // with IAM's messages; an inactive key can no longer sign requests; policy
 // documents must be JSON (MalformedPolicyDocument) and come back URL-encoded
-// from Get*Policy, as from IAM.
+// from Get*Policy, as from IAM; CreateRole refuses an existing name
+// (EntityAlreadyExists, 409) and a name or path outside IAM's patterns
+// (ValidationError).
 
 type accessKey struct {
 	ID, Secret, Status string
@@ -45,6 +47,7 @@ type iamRole struct {
 	Inline                    map[string]string
 	Attached                  []string
 	MaxSession                int
+	Tags                      map[string]string
 }
 
 type instanceProfile struct {
@@ -61,6 +64,10 @@ func iamService() *service {
 	s.query = map[string]queryHandler{
 		"GetUser":                     iamGetUser,
 		"GetRole":                     iamGetRole,
+		"CreateRole":                  iamCreateRole,
+		"UpdateRole":                  iamUpdateRole,
+		"UpdateAssumeRolePolicy":      iamUpdateAssumeRolePolicy,
+		"ListRoleTags":                iamListRoleTags,
 		"ListAccessKeys":              iamListAccessKeys,
 		"UpdateAccessKey":             iamUpdateAccessKey,
 		"PutUserPolicy":               iamPutPolicy(false),
@@ -157,6 +164,82 @@ func iamGetRole(r *request) (string, error) {
 	}
 	var x xw
 	writeRole(&x, "Role", ro)
+	return x.String(), nil
+}
+
+var (
+	roleName = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	iamPath  = regexp.MustCompile(`^/([\x21-\x7E]{0,510}/)?$`)
+)
+
+func iamCreateRole(r *request) (string, error) {
+	name, path := r.form.s("RoleName"), r.form.s("Path")
+	if path == "" {
+		path = "/"
+	}
+	if !roleName.MatchString(name) {
+		return "", iamValidation("1 validation error detected: Value '%s' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+", name)
+	}
+	if !iamPath.MatchString(path) {
+		return "", iamValidation("The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters.")
+	}
+	trust := r.form.s("AssumeRolePolicyDocument")
+	if err := validPolicy(trust); err != nil {
+		return "", err
+	}
+	if r.acct.roles[name] != nil {
+		return "", newErr(409, "EntityAlreadyExists", "Role with name %s already exists.", name)
+	}
+	ro := &iamRole{Name: name, Path: path, Desc: r.form.s("Description"), ID: r.c.upperID("AROA", 17),
+		ARN: "arn:aws:iam::" + r.acct.id + ":role" + path + name, Created: r.c.clock(), Trust: trust,
+		Inline: map[string]string{}, MaxSession: r.form.i("MaxSessionDuration", 3600), Tags: map[string]string{}}
+	for _, m := range r.form.subs("Tags.member") {
+		ro.Tags[r.form.s(m+".Key")] = r.form.s(m + ".Value")
+	}
+	r.acct.roles[name] = ro
+	var x xw
+	writeRole(&x, "Role", ro)
+	return x.String(), nil
+}
+
+func iamUpdateRole(r *request) (string, error) {
+	ro, err := r.role(r.form.s("RoleName"))
+	if err != nil {
+		return "", err
+	}
+	if r.form.has("Description") {
+		ro.Desc = r.form.s("Description")
+	}
+	if r.form.has("MaxSessionDuration") {
+		ro.MaxSession = r.form.i("MaxSessionDuration", ro.MaxSession)
+	}
+	return "", nil
+}
+
+func iamUpdateAssumeRolePolicy(r *request) (string, error) {
+	ro, err := r.role(r.form.s("RoleName"))
+	if err != nil {
+		return "", err
+	}
+	doc := r.form.s("PolicyDocument")
+	if err := validPolicy(doc); err != nil {
+		return "", err
+	}
+	ro.Trust = doc
+	return "", nil
+}
+
+func iamListRoleTags(r *request) (string, error) {
+	ro, err := r.role(r.form.s("RoleName"))
+	if err != nil {
+		return "", err
+	}
+	var x xw
+	x.open("Tags")
+	for _, k := range sortedKeys(ro.Tags) {
+		x.open("member").el("Key", k).el("Value", ro.Tags[k]).close("member")
+	}
+	x.close("Tags").bool("IsTruncated", false)
 	return x.String(), nil
 }
 

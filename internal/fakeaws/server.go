@@ -3,6 +3,7 @@ package fakeaws
 import (
 	"context"
 	"errors"
+	"hash/crc32"
 	"io"
 	"net"
 	"net/http"
@@ -72,7 +73,8 @@ func (s *service) internal() *apiError {
 func (c *Cloud) services() map[string]*service {
 	m := map[string]*service{}
 	for _, s := range []*service{ec2Service(), iamService(), stsService(), snsService(), sqsService(),
-		guarddutyService(), securityhubService(), s3Service(), autoscalingService(), elbv2Service(), eventsService(), ssmService()} {
+		guarddutyService(), securityhubService(), s3Service(), autoscalingService(), elbv2Service(), eventsService(), ssmService(),
+		lambdaService(), logsService(), dynamodbService()} {
 		m[s.name] = s
 	}
 	return m
@@ -193,6 +195,14 @@ func (c *Cloud) serve(svcs map[string]*service, w http.ResponseWriter, hr *http.
 	}
 	if ferr != nil {
 		fail(ferr)
+		return
+	}
+	// EC2's DryRun only checks permissions, and identity policies are not
+	// evaluated here, so a dry run always "would have succeeded" and
+	// changes nothing.
+	if svc.proto == protoEC2 && req.form.s("DryRun") == "true" {
+		fail(&apiError{status: http.StatusPreconditionFailed, code: "DryRunOperation",
+			msg: "Request would have succeeded, but DryRun flag is set."})
 		return
 	}
 
@@ -476,6 +486,11 @@ func writeXML(w http.ResponseWriter, status int, body string) {
 
 func writeJSONBody(w http.ResponseWriter, contentType string, status int, v any) {
 	b := jsonMarshal(v)
+	if contentType == "application/x-amz-json-1.0" {
+		// DynamoDB (and the other JSON 1.0 services) sign the body with
+		// its CRC32, which the SDK checks.
+		w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10))
+	}
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
@@ -496,6 +511,14 @@ func writeResult(w http.ResponseWriter, svc *service, op, reqID string, out any)
 		writeJSONBody(w, "application/x-amz-json-"+svc.jsonVersion, 200, out)
 	case protoRestJSON:
 		w.Header().Set("x-amzn-RequestId", reqID)
+		if rs, ok := out.(restStatus); ok {
+			if rs.body == nil {
+				w.WriteHeader(rs.status)
+				return rs.status
+			}
+			writeJSONBody(w, "application/json", rs.status, rs.body)
+			return rs.status
+		}
 		writeJSONBody(w, "application/json", 200, out)
 	case protoRestXML:
 		resp, _ := out.(*s3Response)

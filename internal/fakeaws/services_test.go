@@ -550,3 +550,37 @@ func TestEventBridge(t *testing.T) {
 		t.Fatalf("targets = %+v", lt.Targets)
 	}
 }
+
+// PutRule validates the pattern as EventBridge does and answers its reason
+// (EventBridge API reference, PutRule: InvalidEventPatternException).
+func TestEventBridgePatternValidation(t *testing.T) {
+	srv := newServer(t)
+	c := eventbridge.NewFromConfig(srv.Config(prod))
+	tests := []struct {
+		name, pattern, reason string // reason "" means accepted
+	}{
+		{"valid", `{"source":["aws.guardduty"],"detail":{"severity":[{"numeric":[">=",7]}]}}`, ""},
+		{"not an object", `[1]`, "Event pattern is not valid. Reason: "},
+		{"leaf not an array", `{"source":"aws.guardduty"}`, `Event pattern is not valid. Reason: "source" must be an object or an array`},
+		{"nested leaf not an array", `{"detail":{"severity":true}}`, `Event pattern is not valid. Reason: "severity" must be an object or an array`},
+		{"unknown operator", `{"source":[{"regex":"aws.*"}]}`, "Event pattern is not valid. Reason: "},
+		{"over the 2048-character quota", `{"source":["` + strings.Repeat("a", 2050) + `"]}`, "Event pattern is not valid. Reason: "},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.PutRule(t.Context(), &eventbridge.PutRuleInput{Name: aws.String("r-" + strings.ReplaceAll(tc.name, " ", "-")),
+				EventPattern: aws.String(tc.pattern)})
+			if tc.reason == "" {
+				must(t, err)
+				return
+			}
+			var iep *ebtypes.InvalidEventPatternException
+			if !errors.As(err, &iep) {
+				t.Fatalf("PutRule(%.80s) = %v, want InvalidEventPatternException", tc.pattern, err)
+			}
+			if !strings.HasPrefix(iep.ErrorMessage(), tc.reason) {
+				t.Fatalf("message = %q, want it to start with %q", iep.ErrorMessage(), tc.reason)
+			}
+		})
+	}
+}

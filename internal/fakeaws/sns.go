@@ -2,16 +2,25 @@ package fakeaws
 
 import (
 	"encoding/json"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // SNS (AWS query protocol). Publish delivers to SQS subscribers at once
 // (the SNS JSON envelope, or the raw message with RawMessageDelivery);
-// every publication is also kept on the topic for Published.
+// every publication is also kept on the topic for Published. CreateTopic
+// takes attributes (KmsMasterKeyId, DisplayName, Policy …) and tags, and,
+// as SNS does, returns an existing topic only when the attributes asked for
+// match its own (else InvalidParameter); Get/SetTopicAttributes read and
+// change them. Subscriptions that need confirmation (e-mail, HTTP) stay
+// "PendingConfirmation" in listings.
 
 type topic struct {
 	Name, ARN string
+	Attrs     map[string]string
+	Tags      map[string]string
 	Subs      []*subscription
 	Published []Publication
 }
@@ -19,6 +28,7 @@ type topic struct {
 type subscription struct {
 	ARN, Protocol, Endpoint string
 	Raw                     bool
+	Pending                 bool // waits for the endpoint's confirmation
 }
 
 // Publication is a message published to a topic.
@@ -35,6 +45,8 @@ func snsService() *service {
 		throttleErr: &apiError{status: 400, code: "Throttling", msg: "Rate exceeded"}}
 	s.query = map[string]queryHandler{
 		"CreateTopic":              snsCreateTopic,
+		"GetTopicAttributes":       snsGetTopicAttributes,
+		"SetTopicAttributes":       snsSetTopicAttributes,
 		"Subscribe":                snsSubscribe,
 		"Publish":                  snsPublish,
 		"ListSubscriptionsByTopic": snsListSubscriptions,
@@ -81,10 +93,67 @@ func snsCreateTopic(r *request) (string, error) {
 	}
 	reg := r.reg()
 	arn := "arn:aws:sns:" + reg.name + ":" + r.acct.id + ":" + name
-	if reg.topics[arn] == nil {
-		reg.topics[arn] = &topic{Name: name, ARN: arn}
+	attrs := r.form.entries("Attributes", "key", "value")
+	if t := reg.topics[arn]; t != nil {
+		for k, v := range attrs {
+			if t.Attrs[k] != v {
+				return "", badRequest("InvalidParameter", "Invalid parameter: Attributes Reason: Topic already exists with different attributes")
+			}
+		}
+		return (&xw{}).el("TopicArn", arn).String(), nil
 	}
+	t := &topic{Name: name, ARN: arn, Attrs: attrs, Tags: map[string]string{}}
+	for _, m := range r.form.subs("Tags.member") {
+		t.Tags[r.form.s(m+".Key")] = r.form.s(m + ".Value")
+	}
+	reg.topics[arn] = t
 	return (&xw{}).el("TopicArn", arn).String(), nil
+}
+
+// topicAttributes are the attributes SetTopicAttributes may change.
+var topicAttributes = []string{"DisplayName", "Policy", "DeliveryPolicy", "KmsMasterKeyId", "TracingConfig", "SignatureVersion", "DataProtectionPolicy"}
+
+func snsGetTopicAttributes(r *request) (string, error) {
+	t, err := r.topic(r.form.s("TopicArn"))
+	if err != nil {
+		return "", err
+	}
+	confirmed, pending := 0, 0
+	for _, s := range t.Subs {
+		if s.Pending {
+			pending++
+		} else {
+			confirmed++
+		}
+	}
+	all := map[string]string{"TopicArn": t.ARN, "Owner": r.acct.id, "DisplayName": "",
+		"SubscriptionsConfirmed": strconv.Itoa(confirmed), "SubscriptionsPending": strconv.Itoa(pending), "SubscriptionsDeleted": "0"}
+	for k, v := range t.Attrs {
+		all[k] = v
+	}
+	var x xw
+	x.open("Attributes")
+	for _, k := range sortedKeys(all) {
+		x.open("entry").el("key", k).el("value", all[k]).close("entry")
+	}
+	x.close("Attributes")
+	return x.String(), nil
+}
+
+func snsSetTopicAttributes(r *request) (string, error) {
+	t, err := r.topic(r.form.s("TopicArn"))
+	if err != nil {
+		return "", err
+	}
+	name := r.form.s("AttributeName")
+	if !slices.Contains(topicAttributes, name) {
+		return "", badRequest("InvalidParameter", "Invalid parameter: AttributeName")
+	}
+	if t.Attrs == nil {
+		t.Attrs = map[string]string{}
+	}
+	t.Attrs[name] = r.form.s("AttributeValue")
+	return "", nil
 }
 
 // entries reads a query-protocol map: prefix.entry.N.key / .value.
@@ -117,10 +186,11 @@ func snsSubscribe(r *request) (string, error) {
 			return (&xw{}).el("SubscriptionArn", s.ARN).String(), nil
 		}
 	}
-	s := &subscription{ARN: t.ARN + ":" + r.c.uuid(), Protocol: proto, Endpoint: ep, Raw: attrs["RawMessageDelivery"] == "true"}
+	s := &subscription{ARN: t.ARN + ":" + r.c.uuid(), Protocol: proto, Endpoint: ep, Raw: attrs["RawMessageDelivery"] == "true",
+		Pending: proto != "sqs" && proto != "lambda" && proto != "firehose" && proto != "application"}
 	t.Subs = append(t.Subs, s)
 	arn := s.ARN
-	if proto != "sqs" && proto != "lambda" && !r.form.b("ReturnSubscriptionArn") {
+	if s.Pending && !r.form.b("ReturnSubscriptionArn") {
 		arn = "pending confirmation"
 	}
 	return (&xw{}).el("SubscriptionArn", arn).String(), nil
@@ -134,7 +204,11 @@ func snsListSubscriptions(r *request) (string, error) {
 	var x xw
 	x.open("Subscriptions")
 	for _, s := range t.Subs {
-		x.open("member").el("SubscriptionArn", s.ARN).el("Owner", r.acct.id).el("Protocol", s.Protocol).
+		arn := s.ARN
+		if s.Pending {
+			arn = "PendingConfirmation"
+		}
+		x.open("member").el("SubscriptionArn", arn).el("Owner", r.acct.id).el("Protocol", s.Protocol).
 			el("Endpoint", s.Endpoint).el("TopicArn", t.ARN).close("member")
 	}
 	x.close("Subscriptions")

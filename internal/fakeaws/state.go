@@ -21,6 +21,7 @@ type Cloud struct {
 	creds    map[string]*credential // by access key id
 	buckets  map[string]*bucket     // S3 bucket names are global
 	ext      ext                    // the services of ext_*.go files
+	deploy   deployState            // lambda.go, logs.go, dynamodb.go
 
 	faultMu sync.Mutex
 	faults  []*faultRule

@@ -27,7 +27,9 @@ resource "aws_lambda_function" "reflex" {
   environment {
     variables = merge(
       var.create_ledger_table ? { REFLEX_LEDGER = "dynamodb://${aws_dynamodb_table.ledger[0].name}" } : {},
-      var.config_ssm_parameter != "" ? { REFLEX_CONFIG = "ssm:${var.config_ssm_parameter}" } : {},
+      # The configuration: the SSM parameter, or the reflex.yaml packaged in
+      # the zip (relative to $LAMBDA_TASK_ROOT); reflex setup sets the same.
+      { REFLEX_CONFIG = var.config_ssm_parameter != "" ? "ssm:${var.config_ssm_parameter}" : "reflex.yaml" },
     )
   }
 
