@@ -380,7 +380,7 @@ func (d *DB) Record(ctx context.Context, recs []*store.Record) ([]store.Change, 
 				f.FirstSeen, f.Revision = prev.FirstSeen, prev.Revision+1
 			}
 			cur[f.Key] = f
-			row := []any{f.Key, f.AccountID, f.Region, f.ID, f.Type, f.Severity, b2i(f.Sample), ns(f.UpdatedAt), f.Count, f.Revision, ns(f.FirstSeen), ns(f.LastSeen), nullBytes(f.Raw)}
+			row := []any{f.Key, f.AccountID, f.Region, f.ID, f.Type, f.Severity, b2i(f.Sample), ns(f.UpdatedAt), f.Count, f.Revision, ns(f.FirstSeen), ns(f.LastSeen), nullBytes(f.Raw), keyHash(f.Key)}
 			if j, ok := fIndex[f.Key]; ok {
 				fRows[j] = row
 			} else {
@@ -389,7 +389,7 @@ func (d *DB) Record(ctx context.Context, recs []*store.Record) ([]store.Change, 
 			}
 			if dec := r.Decision; dec != nil {
 				dec.Revision = f.Revision
-				dRows = append(dRows, []any{dec.ID, dec.FindingKey, dec.Revision, dec.AccountID, ns(dec.CreatedAt), ns(dec.UpdatedAt), dec.Mode, dec.Status, dec.Summary, ns(dec.ExpiresAt), nullBytes(dec.Plan)})
+				dRows = append(dRows, []any{dec.ID, dec.FindingKey, dec.Revision, dec.AccountID, ns(dec.CreatedAt), ns(dec.UpdatedAt), dec.Mode, dec.Status, dec.Summary, ns(dec.ExpiresAt), nullBytes(dec.Plan), keyHash(dec.FindingKey)})
 			}
 			for _, s := range r.Steps {
 				sRows = append(sRows, []any{s.Key, s.DecisionID, s.FindingKey, s.Seq, s.Name, s.Target, nullBytes(s.Params), s.State, s.Attempts, nullBytes(s.Prior), nullBytes(s.Result), s.Reason, ns(s.PlannedAt), ns(s.StartedAt), ns(s.EndedAt)})
@@ -405,15 +405,15 @@ func (d *DB) Record(ctx context.Context, recs []*store.Record) ([]store.Change, 
 				continue
 			}
 			// key, account, region, id and first_seen stay
-			if err := d.exec(ctx, tx, `UPDATE findings SET type=?, severity=?, sample=?, updated_at=?, count=?, revision=?, last_seen=?, raw=? WHERE key=?`,
-				[]any{row[4], row[5], row[6], row[7], row[8], row[9], row[11], row[12], row[0]}); err != nil {
+			if err := d.exec(ctx, tx, `UPDATE findings SET type=?, severity=?, sample=?, updated_at=?, count=?, revision=?, last_seen=?, raw=? WHERE key_hash=? AND key=?`,
+				[]any{row[4], row[5], row[6], row[7], row[8], row[9], row[11], row[12], row[13], row[0]}); err != nil {
 				return fmt.Errorf("findings: %w", err)
 			}
 		}
-		if err := d.insertRows(ctx, tx, `INSERT OR ROLLBACK INTO findings(`+findingCols+`) VALUES `, newRows, ""); err != nil {
+		if err := d.insertRows(ctx, tx, `INSERT OR ROLLBACK INTO findings(`+findingCols+`, key_hash) VALUES `, newRows, ""); err != nil {
 			return fmt.Errorf("findings: %w", err)
 		}
-		if err := d.insertRows(ctx, tx, `INSERT OR ROLLBACK INTO decisions(`+decisionCols+`) VALUES `, dRows, ""); err != nil {
+		if err := d.insertRows(ctx, tx, `INSERT OR ROLLBACK INTO decisions(`+decisionCols+`, finding_hash) VALUES `, dRows, ""); err != nil {
 			return fmt.Errorf("decisions: %w", err)
 		}
 		if err := d.insertRows(ctx, tx, `INSERT INTO steps(`+stepCols+`) VALUES `, sRows, `
@@ -493,7 +493,7 @@ const keyChunk = 512
 // to a power of two (repeating the last key, which changes nothing) so that
 // their statements stay prepared.
 func (d *DB) selectKeys(ctx context.Context, tx *sql.Tx, keys []string, out map[string]*store.Finding) error {
-	args := make([]any, 0, min(keyChunk, max(8, len(keys))))
+	args := make([]any, 0, 2*min(keyChunk, max(8, len(keys))))
 	for len(keys) > 0 {
 		n := min(keyChunk, len(keys))
 		size := 8
@@ -502,12 +502,20 @@ func (d *DB) selectKeys(ctx context.Context, tx *sql.Tx, keys []string, out map[
 		}
 		args = args[:0]
 		for _, k := range keys[:n] {
-			args = append(args, k)
+			args = append(args, keyHash(k))
 		}
 		for len(args) < size {
+			args = append(args, keyHash(keys[n-1]))
+		}
+		for _, k := range keys[:n] {
+			args = append(args, k)
+		}
+		for len(args) < 2*size {
 			args = append(args, keys[n-1])
 		}
-		q := `SELECT key, account_id, region, id, type, severity, sample, updated_at, count, revision, first_seen, last_seen, NULL FROM findings WHERE key IN (` + placeholders(size) + `)`
+		// a row whose hash is in the first list and key in the second: the
+		// rows of these keys (a key's hash is in the list with it)
+		q := `SELECT key, account_id, region, id, type, severity, sample, updated_at, count, revision, first_seen, last_seen, NULL FROM findings WHERE key_hash IN (` + placeholders(size) + `) AND key IN (` + placeholders(size) + `)`
 		st, err := d.stmt(ctx, q)
 		if err != nil {
 			return err
@@ -561,7 +569,7 @@ func notFound(err error, what string) error {
 
 // Finding implements store.Ledger.
 func (d *DB) Finding(ctx context.Context, key string) (*store.Finding, error) {
-	f, err := scanFinding(d.db.QueryRowContext(ctx, `SELECT `+findingCols+` FROM findings WHERE key = ?`, key))
+	f, err := scanFinding(d.db.QueryRowContext(ctx, `SELECT `+findingCols+` FROM findings WHERE key_hash = ? AND key = ?`, keyHash(key), key))
 	return f, notFound(err, "finding "+key)
 }
 
@@ -582,7 +590,8 @@ func (d *DB) Decision(ctx context.Context, id string) (*store.Decision, error) {
 
 // LatestDecision implements store.Ledger.
 func (d *DB) LatestDecision(ctx context.Context, findingKey string) (*store.Decision, error) {
-	dec, err := scanDecision(d.db.QueryRowContext(ctx, `SELECT `+decisionCols+` FROM decisions WHERE finding_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`, findingKey))
+	dec, err := scanDecision(d.db.QueryRowContext(ctx, `SELECT `+decisionCols+` FROM decisions WHERE finding_hash = ? AND finding_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+		keyHash(findingKey), findingKey))
 	return dec, notFound(err, "decision for finding "+findingKey)
 }
 
@@ -774,7 +783,7 @@ func (d *DB) Approve(ctx context.Context, a *store.Approval) error {
 
 // Approvals implements store.Ledger.
 func (d *DB) Approvals(ctx context.Context, f store.Filter) ([]*store.Approval, error) {
-	where, args := filterSQL(f, "decision_id", "", "", "verdict", "at")
+	where, args := filterSQL(f, "decision_id", "", "", "", "verdict", "at")
 	rows, err := d.db.QueryContext(ctx, `SELECT decision_id, verdict, by_whom, reason, at FROM approvals `+where+` ORDER BY at, rowid`+limit(f), args...)
 	if err != nil {
 		return nil, err
@@ -849,8 +858,9 @@ func (d *DB) Append(ctx context.Context, es ...*store.Event) error {
 }
 
 // filterSQL builds a WHERE clause from f for a table whose columns are named
-// by the arguments ("" when the table has no such column).
-func filterSQL(f store.Filter, decisionCol, findingCol, accountCol, statusCol, timeCol string) (string, []any) {
+// by the arguments ("" when the table has no such column); findingHashCol
+// is the indexed hash of findingCol (see keyHash).
+func filterSQL(f store.Filter, decisionCol, findingCol, findingHashCol, accountCol, statusCol, timeCol string) (string, []any) {
 	var conds []string
 	var args []any
 	add := func(col, v string) {
@@ -860,6 +870,10 @@ func filterSQL(f store.Filter, decisionCol, findingCol, accountCol, statusCol, t
 		}
 	}
 	add(decisionCol, f.DecisionID)
+	if findingHashCol != "" && f.FindingKey != "" {
+		conds = append(conds, findingHashCol+" = ?")
+		args = append(args, keyHash(f.FindingKey))
+	}
 	add(findingCol, f.FindingKey)
 	add(accountCol, f.AccountID)
 	add(statusCol, f.Status)
@@ -883,7 +897,7 @@ func limit(f store.Filter) string {
 // Findings implements store.Ledger (newest first, without Raw unless a
 // single finding is asked for).
 func (d *DB) Findings(ctx context.Context, f store.Filter) ([]*store.Finding, error) {
-	where, args := filterSQL(f, "", "key", "account_id", "", "last_seen")
+	where, args := filterSQL(f, "", "key", "key_hash", "account_id", "", "last_seen")
 	rows, err := d.db.QueryContext(ctx, `SELECT `+findingCols+` FROM findings `+where+` ORDER BY rowid DESC`+limit(f), args...)
 	if err != nil {
 		return nil, err
@@ -905,19 +919,19 @@ func (d *DB) Findings(ctx context.Context, f store.Filter) ([]*store.Finding, er
 
 // Decisions implements store.Ledger (newest first).
 func (d *DB) Decisions(ctx context.Context, f store.Filter) ([]*store.Decision, error) {
-	where, args := filterSQL(f, "id", "finding_key", "account_id", "status", "created_at")
+	where, args := filterSQL(f, "id", "finding_key", "finding_hash", "account_id", "status", "created_at")
 	return d.decisions(ctx, where+` ORDER BY rowid DESC`+limit(f), args...)
 }
 
 // Steps implements store.Ledger (in plan order).
 func (d *DB) Steps(ctx context.Context, f store.Filter) ([]*store.Step, error) {
-	where, args := filterSQL(f, "decision_id", "finding_key", "", "state", "planned_at")
+	where, args := filterSQL(f, "decision_id", "finding_key", "", "", "state", "planned_at")
 	return d.steps(ctx, where+` ORDER BY planned_at, decision_id, seq`+limit(f), args...)
 }
 
 // Events implements store.Ledger (in order).
 func (d *DB) Events(ctx context.Context, f store.Filter) ([]*store.Event, error) {
-	where, args := filterSQL(f, "decision_id", "finding_key", "", "kind", "at")
+	where, args := filterSQL(f, "decision_id", "finding_key", "", "", "kind", "at")
 	rows, err := d.db.QueryContext(ctx, `SELECT seq, at, kind, finding_key, decision_id, step_key, actor, message, data FROM events `+where+` ORDER BY seq`+limit(f), args...)
 	if err != nil {
 		return nil, err
