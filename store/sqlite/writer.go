@@ -52,10 +52,14 @@ func (w *writer) run(ctx context.Context, db *sql.DB, fn func(rawConn) error) er
 			return err
 		}
 		if err := fn(c); err != nil {
-			tx.Rollback()
+			if rbErr := tx.Rollback(); rbErr != nil {
+				// possibly still in the transaction: database/sql discards
+				// a connection that reports itself bad
+				return errors.Join(err, rbErr, driver.ErrBadConn)
+			}
 			return err
 		}
-		return tx.Commit()
+		return tx.Commit() // rolls back itself when it fails
 	})
 	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) {
 		w.close() // the next call takes another connection
