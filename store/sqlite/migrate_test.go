@@ -45,12 +45,35 @@ func TestMigrateFromV1(t *testing.T) {
 	}
 	old.Close()
 
+	// read-only, the version-1 ledger is read by its keys (`reflex plan`
+	// opens it so, and does not migrate it)
+	ro, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if f, err := ro.Finding(ctx, "a"); err != nil || string(f.Raw) != `{"id":"a"}` {
+		t.Fatalf("read-only: finding a: %+v %v", f, err)
+	}
+	if got, err := ro.Lookup(ctx, []string{"a", "c", "zz"}); err != nil || len(got) != 2 || got["c"] == nil || got["c"].Raw != nil {
+		t.Fatalf("read-only: lookup: %v %v", got, err)
+	}
+	if d, err := ro.LatestDecision(ctx, "a"); err != nil || d.ID != "d-a2" {
+		t.Fatalf("read-only: latest decision of a: %+v %v", d, err)
+	}
+	if fs, _ := ro.Findings(ctx, store.Filter{FindingKey: "b"}); len(fs) != 1 {
+		t.Fatalf("read-only: findings of b: %v", fs)
+	}
+	if ds, _ := ro.Decisions(ctx, store.Filter{FindingKey: "a"}); len(ds) != 2 {
+		t.Fatalf("read-only: decisions of a: %d", len(ds))
+	}
+	ro.Close()
+
 	db, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	ctx := context.Background()
 	if v, err := db.SchemaVersion(ctx); err != nil || v != len(migrations) {
 		t.Fatalf("version %d %v", v, err)
 	}

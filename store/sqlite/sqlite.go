@@ -53,6 +53,10 @@ type DB struct {
 	stmts map[string]*sql.Stmt
 
 	w writer // Record's connection
+
+	// unhashed: a ledger opened read-only before migration 2, without the
+	// key hashes; its lookups use the keys.
+	unhashed bool
 }
 
 // maxCachedStmts bounds the statement caches (DB.stmts, the writer's): the
@@ -150,6 +154,9 @@ func Open(path string, opt Options) (*DB, error) {
 	} else if err := db.Ping(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	} else if v, err := d.SchemaVersion(context.Background()); err == nil && v < 2 {
+		// not migrated (read-only): read it by its keys
+		d.unhashed = true
 	}
 	return d, nil
 }
@@ -377,6 +384,17 @@ func lookupChunks(keys []string, fn func(query string, hashes []int64) error) er
 // selectKeys reads the current versions (without raw) of the findings
 // keyed by keys into out.
 func (d *DB) selectKeys(ctx context.Context, keys []string, out map[string]*store.Finding) error {
+	if d.unhashed {
+		for _, k := range keys {
+			if f, err := d.Finding(ctx, k); err == nil {
+				f.Raw = nil
+				out[k] = f
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	}
 	want := make(map[string]bool, len(keys))
 	for _, k := range keys {
 		want[k] = true
@@ -464,7 +482,11 @@ func notFound(err error, what string) error {
 
 // Finding implements store.Ledger.
 func (d *DB) Finding(ctx context.Context, key string) (*store.Finding, error) {
-	f, err := scanFinding(d.db.QueryRowContext(ctx, `SELECT `+findingCols+` FROM findings WHERE key_hash = ? AND key = ?`, keyHash(key), key))
+	q, args := `SELECT `+findingCols+` FROM findings WHERE key_hash = ? AND key = ?`, []any{keyHash(key), key}
+	if d.unhashed {
+		q, args = `SELECT `+findingCols+` FROM findings WHERE key = ?`, []any{key}
+	}
+	f, err := scanFinding(d.db.QueryRowContext(ctx, q, args...))
 	return f, notFound(err, "finding "+key)
 }
 
@@ -485,8 +507,11 @@ func (d *DB) Decision(ctx context.Context, id string) (*store.Decision, error) {
 
 // LatestDecision implements store.Ledger.
 func (d *DB) LatestDecision(ctx context.Context, findingKey string) (*store.Decision, error) {
-	dec, err := scanDecision(d.db.QueryRowContext(ctx, `SELECT `+decisionCols+` FROM decisions WHERE finding_hash = ? AND finding_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`,
-		keyHash(findingKey), findingKey))
+	q, args := `SELECT `+decisionCols+` FROM decisions WHERE finding_hash = ? AND finding_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`, []any{keyHash(findingKey), findingKey}
+	if d.unhashed {
+		q, args = `SELECT `+decisionCols+` FROM decisions WHERE finding_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`, []any{findingKey}
+	}
+	dec, err := scanDecision(d.db.QueryRowContext(ctx, q, args...))
 	return dec, notFound(err, "decision for finding "+findingKey)
 }
 
@@ -752,6 +777,14 @@ func (d *DB) Append(ctx context.Context, es ...*store.Event) error {
 	})
 }
 
+// hashCol is col, a key-hash column, or "" in a ledger without them.
+func (d *DB) hashCol(col string) string {
+	if d.unhashed {
+		return ""
+	}
+	return col
+}
+
 // filterSQL builds a WHERE clause from f for a table whose columns are named
 // by the arguments ("" when the table has no such column); findingHashCol
 // is the indexed hash of findingCol (see keyHash).
@@ -792,7 +825,7 @@ func limit(f store.Filter) string {
 // Findings implements store.Ledger (newest first, without Raw unless a
 // single finding is asked for).
 func (d *DB) Findings(ctx context.Context, f store.Filter) ([]*store.Finding, error) {
-	where, args := filterSQL(f, "", "key", "key_hash", "account_id", "", "last_seen")
+	where, args := filterSQL(f, "", "key", d.hashCol("key_hash"), "account_id", "", "last_seen")
 	rows, err := d.db.QueryContext(ctx, `SELECT `+findingCols+` FROM findings `+where+` ORDER BY rowid DESC`+limit(f), args...)
 	if err != nil {
 		return nil, err
@@ -814,7 +847,7 @@ func (d *DB) Findings(ctx context.Context, f store.Filter) ([]*store.Finding, er
 
 // Decisions implements store.Ledger (newest first).
 func (d *DB) Decisions(ctx context.Context, f store.Filter) ([]*store.Decision, error) {
-	where, args := filterSQL(f, "id", "finding_key", "finding_hash", "account_id", "status", "created_at")
+	where, args := filterSQL(f, "id", "finding_key", d.hashCol("finding_hash"), "account_id", "status", "created_at")
 	return d.decisions(ctx, where+` ORDER BY rowid DESC`+limit(f), args...)
 }
 
