@@ -84,4 +84,40 @@ CREATE TABLE budget (
 	PRIMARY KEY (scope, window)
 );
 `,
+	// 2: findings are indexed by the hash of their key (reflex_key_hash,
+	// see keyHash), and decisions by the hash of their finding's key: the
+	// TEXT keys made indexes five times larger, and each batch's random
+	// inserts dirtied nearly all their pages, almost half of what a batch
+	// wrote to the WAL. The key's uniqueness, which the findings' primary
+	// key enforced, is Record's: it reads the batch's keys inside its write
+	// transaction and inserts only those absent. The findings keep their
+	// rowids (their listing order).
+	`
+CREATE TABLE findings_v2 (
+	key        TEXT NOT NULL,
+	account_id TEXT NOT NULL,
+	region     TEXT NOT NULL,
+	id         TEXT NOT NULL,
+	type       TEXT NOT NULL,
+	severity   REAL NOT NULL,
+	sample     INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	count      INTEGER NOT NULL,
+	revision   INTEGER NOT NULL,
+	first_seen INTEGER NOT NULL,
+	last_seen  INTEGER NOT NULL,
+	raw        BLOB,
+	key_hash   INTEGER NOT NULL
+);
+INSERT INTO findings_v2(rowid, key, account_id, region, id, type, severity, sample, updated_at, count, revision, first_seen, last_seen, raw, key_hash)
+	SELECT rowid, key, account_id, region, id, type, severity, sample, updated_at, count, revision, first_seen, last_seen, raw, reflex_key_hash(key)
+	FROM findings ORDER BY rowid;
+DROP TABLE findings;
+ALTER TABLE findings_v2 RENAME TO findings;
+CREATE INDEX findings_key ON findings(key_hash);
+DROP INDEX decisions_finding;
+ALTER TABLE decisions ADD COLUMN finding_hash INTEGER NOT NULL DEFAULT 0;
+UPDATE decisions SET finding_hash = reflex_key_hash(finding_key);
+CREATE INDEX decisions_finding ON decisions(finding_hash, created_at);
+`,
 }

@@ -5,6 +5,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,16 +47,23 @@ type DB struct {
 	db   *sql.DB
 	path string
 
-	// stmts caches the prepared statements of the batch writes (Record,
-	// Lookup): their multi-row text is long, and parsing it again for every
-	// chunk cost as much as writing the rows.
+	// stmts caches the prepared statements of Lookup: their IN lists are
+	// long, and parsing one again for every chunk cost as much as the
+	// lookup.
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
+
+	w writer // Record's connection
+
+	// unhashed: a ledger opened read-only before migration 2, without the
+	// key hashes; its lookups use the keys.
+	unhashed bool
 }
 
-// maxCachedStmts bounds the statement cache: the texts cached are those of
-// the batch sizes seen first (a stream repeats its batch size) and the few
-// IN-list sizes of selectKeys; other texts are run unprepared.
+// maxCachedStmts bounds the statement caches (DB.stmts, the writer's): the
+// texts cached are those of the batch sizes seen first (a stream repeats
+// its batch size) and the few IN-list sizes of the lookups; other texts are
+// run unprepared.
 const maxCachedStmts = 32
 
 // stmt returns the prepared statement for query, prepared once per
@@ -106,7 +114,13 @@ func Open(path string, opt Options) (*DB, error) {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opt.BusyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
-	q.Add("_pragma", "cache_size(-65536)")
+	// The page cache of each connection, in KiB. The writer needs its
+	// batch's dirty pages and the hot index pages; a reader's cache is
+	// emptied anyway whenever another connection commits. A bigger cache
+	// only costs: the pages of a new ledger are appended, and every page
+	// the cache grows by is fresh memory that faults in (64 MiB cost a
+	// sixth of the writer's CPU).
+	q.Add("_pragma", fmt.Sprintf("cache_size(%d)", -cacheKiB))
 	// Statement journals (the undo of one statement inside a transaction,
 	// never needed after a crash: the WAL is the crash journal) stay in
 	// memory instead of a temporary file: with 64 KiB pages each batch
@@ -123,13 +137,27 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	d := &DB{db: db, path: path}
 	if !opt.ReadOnly {
-		if err := d.migrate(context.Background()); err != nil {
+		created, err := d.migrate(context.Background())
+		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("ledger %s: %w", path, err)
+		}
+		if created {
+			// SQLite sized the caches of the connections opened on the
+			// empty file for its 4 KiB pages, 16 times too many 64 KiB
+			// pages (it does not resize them when the page size
+			// changes): open them again.
+			db.Close()
+			if d.db, err = sql.Open("sqlite", dsn); err != nil {
+				return nil, fmt.Errorf("ledger %s: %w", path, err)
+			}
 		}
 	} else if err := db.Ping(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	} else if v, err := d.SchemaVersion(context.Background()); err == nil && v < 2 {
+		// not migrated (read-only): read it by its keys
+		d.unhashed = true
 	}
 	return d, nil
 }
@@ -139,6 +167,9 @@ func (d *DB) Path() string { return d.path }
 
 // Close closes the database.
 func (d *DB) Close() error {
+	d.w.mu.Lock()
+	d.w.close()
+	d.w.mu.Unlock()
 	d.mu.Lock()
 	for q, st := range d.stmts {
 		st.Close()
@@ -167,15 +198,21 @@ func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
 	return int(v.Int64), err
 }
 
-func (d *DB) migrate(ctx context.Context) error {
+// cacheKiB is the page cache of each connection (PRAGMA cache_size).
+const cacheKiB = 16 << 10
+
+// migrate creates or upgrades the schema; created says that it made a new
+// ledger (and set its page size).
+func (d *DB) migrate(ctx context.Context) (created bool, err error) {
 	// A new ledger gets 64 KiB pages: raw findings are a few KB, and larger
 	// pages mean fewer overflow pages and fewer writes. The page size of a
 	// WAL database is fixed once it has content, so set it while it is empty.
 	var tables int
 	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&tables); err != nil {
-		return err
+		return false, err
 	}
-	if tables == 0 {
+	created = tables == 0
+	if created {
 		// Best effort: another process opening the new ledger at the same
 		// moment makes these fail (busy), and the default page size is fine.
 		for _, q := range []string{`PRAGMA journal_mode=DELETE`, `PRAGMA page_size=65536`, `VACUUM`} {
@@ -192,13 +229,13 @@ func (d *DB) migrate(ctx context.Context) error {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("cannot switch the ledger to WAL: %v (mode %q)", err, mode)
+				return created, fmt.Errorf("cannot switch the ledger to WAL: %v (mode %q)", err, mode)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
 	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return created, fmt.Errorf("migrations: %w", err)
 	}
 	for i, m := range migrations {
 		version := i + 1
@@ -217,17 +254,17 @@ func (d *DB) migrate(ctx context.Context) error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("migration %d: %w", version, err)
+			return created, fmt.Errorf("migration %d: %w", version, err)
 		}
 	}
 	var max sql.NullInt64
 	if err := d.db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&max); err != nil {
-		return err
+		return created, err
 	}
 	if int(max.Int64) > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this reflex (%d): upgrade reflex", max.Int64, len(migrations))
+		return created, fmt.Errorf("schema version %d is newer than this reflex (%d): upgrade reflex", max.Int64, len(migrations))
 	}
-	return nil
+	return created, nil
 }
 
 func (d *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
@@ -312,213 +349,120 @@ func nullBytes(b []byte) any {
 	return b
 }
 
-// Record implements store.Ledger: one transaction for the whole batch; the
-// current versions of the batch's findings are read at once inside it, each
-// record is compared with them (and with the batch's earlier records), and
-// the rows are written with multi-row statements.
-//
-// The multi-row INSERTs are INSERT OR ROLLBACK, and findings already in the
-// ledger are updated by key rather than through an upsert: a statement that
-// can abort by itself inside a transaction first copies every existing page
-// it changes to a statement journal (64 KiB each, a tenth of the batch's
-// CPU). On a constraint failure SQLite then rolls the whole transaction back
-// at once, which is what Record does after any failed statement anyway:
-// either the whole batch is written or none of it.
-func (d *DB) Record(ctx context.Context, recs []*store.Record) ([]store.Change, error) {
-	changes := make([]store.Change, len(recs))
-	err := d.tx(ctx, func(tx *sql.Tx) error {
-		cur := make(map[string]*store.Finding, len(recs))
-		keys := make([]string, 0, len(recs))
-		seen := make(map[string]bool, len(recs))
-		for _, r := range recs {
-			if !seen[r.Finding.Key] {
-				seen[r.Finding.Key] = true
-				keys = append(keys, r.Finding.Key)
-			}
-		}
-		if err := d.selectKeys(ctx, tx, keys, cur); err != nil {
-			return err
-		}
-		inLedger := make(map[string]bool, len(cur))
-		for k := range cur {
-			inLedger[k] = true
-		}
-		var fRows, dRows, sRows, eRows [][]any
-		fIndex := map[string]int{} // key → its row in fRows (the batch's last version wins)
-		for i, r := range recs {
-			f := r.Finding
-			prev := cur[f.Key]
-			ch := store.Compare(prev, f)
-			changes[i] = ch
-			if ch != store.New && ch != store.Updated {
-				continue
-			}
-			f.FirstSeen, f.Revision = f.LastSeen, 1
-			if prev != nil {
-				f.FirstSeen, f.Revision = prev.FirstSeen, prev.Revision+1
-			}
-			cur[f.Key] = f
-			row := []any{f.Key, f.AccountID, f.Region, f.ID, f.Type, f.Severity, b2i(f.Sample), ns(f.UpdatedAt), f.Count, f.Revision, ns(f.FirstSeen), ns(f.LastSeen), nullBytes(f.Raw)}
-			if j, ok := fIndex[f.Key]; ok {
-				fRows[j] = row
-			} else {
-				fIndex[f.Key] = len(fRows)
-				fRows = append(fRows, row)
-			}
-			if dec := r.Decision; dec != nil {
-				dec.Revision = f.Revision
-				dRows = append(dRows, []any{dec.ID, dec.FindingKey, dec.Revision, dec.AccountID, ns(dec.CreatedAt), ns(dec.UpdatedAt), dec.Mode, dec.Status, dec.Summary, ns(dec.ExpiresAt), nullBytes(dec.Plan)})
-			}
-			for _, s := range r.Steps {
-				sRows = append(sRows, []any{s.Key, s.DecisionID, s.FindingKey, s.Seq, s.Name, s.Target, nullBytes(s.Params), s.State, s.Attempts, nullBytes(s.Prior), nullBytes(s.Result), s.Reason, ns(s.PlannedAt), ns(s.StartedAt), ns(s.EndedAt)})
-			}
-			for _, e := range r.Events {
-				eRows = append(eRows, []any{ns(e.At), e.Kind, e.FindingKey, e.DecisionID, e.StepKey, e.Actor, e.Message, nullBytes(e.Data)})
-			}
-		}
-		var newRows [][]any
-		for _, row := range fRows {
-			if !inLedger[row[0].(string)] {
-				newRows = append(newRows, row)
-				continue
-			}
-			// key, account, region, id and first_seen stay
-			if err := d.exec(ctx, tx, `UPDATE findings SET type=?, severity=?, sample=?, updated_at=?, count=?, revision=?, last_seen=?, raw=? WHERE key=?`,
-				[]any{row[4], row[5], row[6], row[7], row[8], row[9], row[11], row[12], row[0]}); err != nil {
-				return fmt.Errorf("findings: %w", err)
-			}
-		}
-		if err := d.insertRows(ctx, tx, `INSERT OR ROLLBACK INTO findings(`+findingCols+`) VALUES `, newRows, ""); err != nil {
-			return fmt.Errorf("findings: %w", err)
-		}
-		if err := d.insertRows(ctx, tx, `INSERT OR ROLLBACK INTO decisions(`+decisionCols+`) VALUES `, dRows, ""); err != nil {
-			return fmt.Errorf("decisions: %w", err)
-		}
-		if err := d.insertRows(ctx, tx, `INSERT INTO steps(`+stepCols+`) VALUES `, sRows, `
-			ON CONFLICT(key) DO UPDATE SET decision_id=excluded.decision_id, seq=excluded.seq, params=excluded.params,
-			state=excluded.state, attempts=0, prior=NULL, result=NULL, reason='', planned_at=excluded.planned_at, started_at=0, ended_at=0
-			WHERE steps.state = 'cancelled'`); err != nil {
-			return fmt.Errorf("steps: %w", err)
-		}
-		if err := d.insertRows(ctx, tx, `INSERT OR ROLLBACK INTO events(at, kind, finding_key, decision_id, step_key, actor, message, data) VALUES `, eRows, ""); err != nil {
-			return fmt.Errorf("events: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ledger: record: %w", err)
-	}
-	return changes, nil
-}
-
-// insertChunk is the most rows one INSERT statement writes (SQLite allows
-// 32766 parameters).
-const insertChunk = 1024
-
-// insertRows writes rows with multi-row INSERT statements of up to
-// insertChunk rows. Few statements matter more than their size: inside the
-// transaction each statement first copies every existing 64 KiB page it
-// changes to its statement journal, and a batch's rows change the same
-// index pages. The statements stay prepared (a batch size repeats).
-func (d *DB) insertRows(ctx context.Context, tx *sql.Tx, head string, rows [][]any, tail string) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	one := "(" + placeholders(len(rows[0])) + ")"
-	args := make([]any, 0, min(insertChunk, len(rows))*len(rows[0]))
-	chunk := min(insertChunk, 32766/len(rows[0]))
-	for len(rows) > 0 {
-		n := min(chunk, len(rows))
-		var q strings.Builder
-		q.Grow(len(head) + n*(len(one)+1) + len(tail))
-		q.WriteString(head)
-		args = args[:0]
-		for i, r := range rows[:n] {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteString(one)
-			args = append(args, r...)
-		}
-		q.WriteString(tail)
-		if err := d.exec(ctx, tx, q.String(), args); err != nil {
-			return err
-		}
-		rows = rows[n:]
-	}
-	return nil
-}
-
-// exec runs query in tx through the statement cache.
-func (d *DB) exec(ctx context.Context, tx *sql.Tx, query string, args []any) error {
-	st, err := d.stmt(ctx, query)
-	if err != nil {
-		return err
-	}
-	if st == nil {
-		_, err = tx.ExecContext(ctx, query, args...)
-		return err
-	}
-	_, err = tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-	return err
-}
-
 // keyChunk is the most keys one lookup statement reads.
 const keyChunk = 512
 
-// selectKeys reads the current versions (without raw) of the findings
-// keyed by keys into out, in tx when it is not nil. The IN lists are padded
-// to a power of two (repeating the last key, which changes nothing) so that
-// their statements stay prepared.
-func (d *DB) selectKeys(ctx context.Context, tx *sql.Tx, keys []string, out map[string]*store.Finding) error {
-	args := make([]any, 0, min(keyChunk, max(8, len(keys))))
+// lookupChunks calls fn with the query reading the current versions
+// (without raw) of the findings whose key hashes are in an IN list, and
+// the list's hashes, for each chunk of keys. The lists are padded to a
+// power of two (repeating the last hash, which changes nothing) so that
+// their statements stay prepared. The rows may include findings with other
+// keys (a hash collision): the caller keeps those it asked for.
+func lookupChunks(keys []string, fn func(query string, hashes []int64) error) error {
+	hashes := make([]int64, 0, min(keyChunk, max(8, len(keys))))
 	for len(keys) > 0 {
 		n := min(keyChunk, len(keys))
 		size := 8
 		for size < n {
 			size *= 2
 		}
-		args = args[:0]
+		hashes = hashes[:0]
 		for _, k := range keys[:n] {
-			args = append(args, k)
+			hashes = append(hashes, keyHash(k))
 		}
-		for len(args) < size {
-			args = append(args, keys[n-1])
+		for len(hashes) < size {
+			hashes = append(hashes, hashes[n-1])
 		}
-		q := `SELECT key, account_id, region, id, type, severity, sample, updated_at, count, revision, first_seen, last_seen, NULL FROM findings WHERE key IN (` + placeholders(size) + `)`
-		st, err := d.stmt(ctx, q)
-		if err != nil {
-			return err
-		}
-		var rows *sql.Rows
-		switch {
-		case st != nil && tx != nil:
-			rows, err = tx.StmtContext(ctx, st).QueryContext(ctx, args...)
-		case st != nil:
-			rows, err = st.QueryContext(ctx, args...)
-		case tx != nil:
-			rows, err = tx.QueryContext(ctx, q, args...)
-		default:
-			rows, err = d.db.QueryContext(ctx, q, args...)
-		}
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			f, err := scanFinding(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out[f.Key] = f
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		q := `SELECT key, account_id, region, id, type, severity, sample, updated_at, count, revision, first_seen, last_seen, NULL FROM findings WHERE key_hash IN (` + placeholders(size) + `)`
+		if err := fn(q, hashes); err != nil {
 			return err
 		}
 		keys = keys[n:]
 	}
 	return nil
+}
+
+// selectKeys reads the current versions (without raw) of the findings
+// keyed by keys into out.
+func (d *DB) selectKeys(ctx context.Context, keys []string, out map[string]*store.Finding) error {
+	if d.unhashed {
+		for _, k := range keys {
+			if f, err := d.Finding(ctx, k); err == nil {
+				f.Raw = nil
+				out[k] = f
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	}
+	want := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		want[k] = true
+	}
+	var args []any
+	return lookupChunks(keys, func(q string, hashes []int64) error {
+		args = args[:0]
+		for _, h := range hashes {
+			args = append(args, h)
+		}
+		st, err := d.stmt(ctx, q)
+		if err != nil {
+			return err
+		}
+		var rows *sql.Rows
+		if st != nil {
+			rows, err = st.QueryContext(ctx, args...)
+		} else {
+			rows, err = d.db.QueryContext(ctx, q, args...)
+		}
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			f, err := scanFinding(rows)
+			if err != nil {
+				return err
+			}
+			if want[f.Key] {
+				out[f.Key] = f
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// findingOf is scanFinding for the driver's values of a row.
+func findingOf(v []driver.Value) (*store.Finding, error) {
+	var f store.Finding
+	var ok [12]bool
+	f.Key, ok[0] = v[0].(string)
+	f.AccountID, ok[1] = v[1].(string)
+	f.Region, ok[2] = v[2].(string)
+	f.ID, ok[3] = v[3].(string)
+	f.Type, ok[4] = v[4].(string)
+	switch x := v[5].(type) {
+	case float64:
+		f.Severity, ok[5] = x, true
+	case int64:
+		f.Severity, ok[5] = float64(x), true
+	}
+	var sample, upd, rev, first, last int64
+	sample, ok[6] = v[6].(int64)
+	upd, ok[7] = v[7].(int64)
+	f.Count, ok[8] = v[8].(int64)
+	rev, ok[9] = v[9].(int64)
+	first, ok[10] = v[10].(int64)
+	last, ok[11] = v[11].(int64)
+	for i, good := range ok {
+		if !good {
+			return nil, fmt.Errorf("findings: column %d is %T", i, v[i])
+		}
+	}
+	f.Sample, f.Revision = sample != 0, int(rev)
+	f.UpdatedAt, f.FirstSeen, f.LastSeen = tm(upd), tm(first), tm(last)
+	return &f, nil
 }
 
 func insertEvent(ctx context.Context, st *sql.Stmt, e *store.Event) error {
@@ -539,14 +483,18 @@ func notFound(err error, what string) error {
 
 // Finding implements store.Ledger.
 func (d *DB) Finding(ctx context.Context, key string) (*store.Finding, error) {
-	f, err := scanFinding(d.db.QueryRowContext(ctx, `SELECT `+findingCols+` FROM findings WHERE key = ?`, key))
+	q, args := `SELECT `+findingCols+` FROM findings WHERE key_hash = ? AND key = ?`, []any{keyHash(key), key}
+	if d.unhashed {
+		q, args = `SELECT `+findingCols+` FROM findings WHERE key = ?`, []any{key}
+	}
+	f, err := scanFinding(d.db.QueryRowContext(ctx, q, args...))
 	return f, notFound(err, "finding "+key)
 }
 
 // Lookup implements store.Ledger.
 func (d *DB) Lookup(ctx context.Context, keys []string) (map[string]*store.Finding, error) {
 	out := make(map[string]*store.Finding, len(keys))
-	if err := d.selectKeys(ctx, nil, keys, out); err != nil {
+	if err := d.selectKeys(ctx, keys, out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -560,7 +508,11 @@ func (d *DB) Decision(ctx context.Context, id string) (*store.Decision, error) {
 
 // LatestDecision implements store.Ledger.
 func (d *DB) LatestDecision(ctx context.Context, findingKey string) (*store.Decision, error) {
-	dec, err := scanDecision(d.db.QueryRowContext(ctx, `SELECT `+decisionCols+` FROM decisions WHERE finding_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`, findingKey))
+	q, args := `SELECT `+decisionCols+` FROM decisions WHERE finding_hash = ? AND finding_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`, []any{keyHash(findingKey), findingKey}
+	if d.unhashed {
+		q, args = `SELECT `+decisionCols+` FROM decisions WHERE finding_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`, []any{findingKey}
+	}
+	dec, err := scanDecision(d.db.QueryRowContext(ctx, q, args...))
 	return dec, notFound(err, "decision for finding "+findingKey)
 }
 
@@ -764,7 +716,7 @@ func (d *DB) Approve(ctx context.Context, a *store.Approval) error {
 
 // Approvals implements store.Ledger.
 func (d *DB) Approvals(ctx context.Context, f store.Filter) ([]*store.Approval, error) {
-	where, args := filterSQL(f, "decision_id", "", "", "verdict", "at")
+	where, args := filterSQL(f, "decision_id", "", "", "", "verdict", "at")
 	rows, err := d.db.QueryContext(ctx, `SELECT decision_id, verdict, by_whom, reason, at FROM approvals `+where+` ORDER BY at, rowid`+limit(f), args...)
 	if err != nil {
 		return nil, err
@@ -838,9 +790,18 @@ func (d *DB) Append(ctx context.Context, es ...*store.Event) error {
 	})
 }
 
+// hashCol is col, a key-hash column, or "" in a ledger without them.
+func (d *DB) hashCol(col string) string {
+	if d.unhashed {
+		return ""
+	}
+	return col
+}
+
 // filterSQL builds a WHERE clause from f for a table whose columns are named
-// by the arguments ("" when the table has no such column).
-func filterSQL(f store.Filter, decisionCol, findingCol, accountCol, statusCol, timeCol string) (string, []any) {
+// by the arguments ("" when the table has no such column); findingHashCol
+// is the indexed hash of findingCol (see keyHash).
+func filterSQL(f store.Filter, decisionCol, findingCol, findingHashCol, accountCol, statusCol, timeCol string) (string, []any) {
 	var conds []string
 	var args []any
 	add := func(col, v string) {
@@ -850,6 +811,10 @@ func filterSQL(f store.Filter, decisionCol, findingCol, accountCol, statusCol, t
 		}
 	}
 	add(decisionCol, f.DecisionID)
+	if findingHashCol != "" && f.FindingKey != "" {
+		conds = append(conds, findingHashCol+" = ?")
+		args = append(args, keyHash(f.FindingKey))
+	}
 	add(findingCol, f.FindingKey)
 	add(accountCol, f.AccountID)
 	add(statusCol, f.Status)
@@ -873,7 +838,7 @@ func limit(f store.Filter) string {
 // Findings implements store.Ledger (newest first, without Raw unless a
 // single finding is asked for).
 func (d *DB) Findings(ctx context.Context, f store.Filter) ([]*store.Finding, error) {
-	where, args := filterSQL(f, "", "key", "account_id", "", "last_seen")
+	where, args := filterSQL(f, "", "key", d.hashCol("key_hash"), "account_id", "", "last_seen")
 	rows, err := d.db.QueryContext(ctx, `SELECT `+findingCols+` FROM findings `+where+` ORDER BY rowid DESC`+limit(f), args...)
 	if err != nil {
 		return nil, err
@@ -895,19 +860,19 @@ func (d *DB) Findings(ctx context.Context, f store.Filter) ([]*store.Finding, er
 
 // Decisions implements store.Ledger (newest first).
 func (d *DB) Decisions(ctx context.Context, f store.Filter) ([]*store.Decision, error) {
-	where, args := filterSQL(f, "id", "finding_key", "account_id", "status", "created_at")
+	where, args := filterSQL(f, "id", "finding_key", d.hashCol("finding_hash"), "account_id", "status", "created_at")
 	return d.decisions(ctx, where+` ORDER BY rowid DESC`+limit(f), args...)
 }
 
 // Steps implements store.Ledger (in plan order).
 func (d *DB) Steps(ctx context.Context, f store.Filter) ([]*store.Step, error) {
-	where, args := filterSQL(f, "decision_id", "finding_key", "", "state", "planned_at")
+	where, args := filterSQL(f, "decision_id", "finding_key", "", "", "state", "planned_at")
 	return d.steps(ctx, where+` ORDER BY planned_at, decision_id, seq`+limit(f), args...)
 }
 
 // Events implements store.Ledger (in order).
 func (d *DB) Events(ctx context.Context, f store.Filter) ([]*store.Event, error) {
-	where, args := filterSQL(f, "decision_id", "finding_key", "", "kind", "at")
+	where, args := filterSQL(f, "decision_id", "finding_key", "", "", "kind", "at")
 	rows, err := d.db.QueryContext(ctx, `SELECT seq, at, kind, finding_key, decision_id, step_key, actor, message, data FROM events `+where+` ORDER BY seq`+limit(f), args...)
 	if err != nil {
 		return nil, err

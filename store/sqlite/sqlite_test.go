@@ -230,3 +230,22 @@ func TestRecordAllOrNothing(t *testing.T) {
 		t.Fatalf("updated finding: %+v %v", f, err)
 	}
 }
+
+// A Record stopped by its context (or by a failed statement) leaves the
+// writer's connection out of its transaction: the next Record works.
+func TestRecordAfterCancel(t *testing.T) {
+	db, _ := open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := db.Record(ctx, []*store.Record{{Finding: fnd("a", 1, t0)}}); err == nil {
+		t.Fatal("a canceled Record wrote")
+	}
+	dup := &store.Decision{ID: "same", FindingKey: "b", Status: store.DecisionDryRun}
+	if _, err := db.Record(context.Background(), []*store.Record{{Finding: fnd("b", 1, t0), Decision: dup}, {Finding: fnd("c", 1, t0), Decision: dup}}); err == nil {
+		t.Fatal("two decisions with one id were recorded")
+	}
+	chs, err := db.Record(context.Background(), []*store.Record{{Finding: fnd("a", 1, t0)}, {Finding: fnd("b", 1, t0)}})
+	if err != nil || chs[0] != store.New || chs[1] != store.New {
+		t.Fatalf("after a canceled and a failed Record: %v %v", chs, err)
+	}
+}
