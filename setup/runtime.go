@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -86,10 +87,11 @@ const (
 // logRetentions are the retention periods CloudWatch Logs accepts.
 var logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
-var resourceName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
+// compiled on first use: not every process start needs it
+var resourceName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`) })
 
 func (w *Want) validateRuntime() error {
-	if !resourceName.MatchString(w.Name) {
+	if !resourceName().MatchString(w.Name) {
 		return fmt.Errorf("name %q: 1-40 letters, digits, - or _ (it prefixes every resource)", w.Name)
 	}
 	if w.LedgerTTLDays < 0 {

@@ -266,3 +266,31 @@ func TestLambdaAnnouncesBeforeAnswering(t *testing.T) {
 		t.Errorf("the announcement does not name the finding:\n%s", b)
 	}
 }
+
+// TestOwnPackageInitIsSmall keeps reflex's own package initialisation out of
+// the cold start: it runs before every Lambda cold start and CLI command.
+// It checks allocated bytes (deterministic), not time: a package-level
+// regexp with a bounded repetition such as {1,512} allocated over 500 KB
+// (and took 5 ms) before its bounds moved out of the expression.
+func TestOwnPackageInitIsSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	cmd := exec.Command(reflexBinary(t), "--help")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("reflex --help: %v\n%s", err, out)
+	}
+	const limit = 128 << 10
+	re := regexp.MustCompile(`(?m)^init (github\.com/reflexsec/reflex/\S+) @[0-9.]+ ms, [0-9.]+ ms clock, ([0-9]+) bytes, ([0-9]+) allocs`)
+	ms := re.FindAllStringSubmatch(string(out), -1)
+	if len(ms) == 0 {
+		t.Fatalf("no init trace of reflex's packages in:\n%s", out)
+	}
+	for _, m := range ms {
+		if n, _ := strconv.Atoi(m[2]); n > limit {
+			t.Errorf("package %s allocates %d bytes (%s allocations) at init, over %d: defer the work to first use", m[1], n, m[3], limit)
+		}
+	}
+}

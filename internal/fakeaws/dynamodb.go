@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -36,7 +37,10 @@ type ddbTable struct {
 	ReadCapacity, WriteCapacity    int
 }
 
-var ddbTableName = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
+// Compiled on first use: the test cloud is linked into every reflex binary
+// (demo, sandbox), and bounded repetitions such as {1,512} compile into that
+// many nested copies, which cost milliseconds of every process start.
+var ddbTableName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`) })
 
 func dynamodbService() *service {
 	s := &service{name: "dynamodb", proto: protoJSON, target: "DynamoDB_20120810", jsonVersion: "1.0",
@@ -95,7 +99,7 @@ func keyNames(schema []any, what string) ([]string, error) {
 
 func ddbCreateTable(r *request) (any, error) {
 	name := jstr(r.in, "TableName")
-	if !ddbTableName.MatchString(name) {
+	if !ddbTableName().MatchString(name) {
 		return nil, ddbValidation("1 validation error detected: Value '%s' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+", name)
 	}
 	defined := map[string]bool{}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -167,9 +168,12 @@ func iamGetRole(r *request) (string, error) {
 	return x.String(), nil
 }
 
+// Compiled on first use: the test cloud is linked into every reflex binary
+// (demo, sandbox), and bounded repetitions such as {1,512} compile into that
+// many nested copies, which cost milliseconds of every process start.
 var (
-	roleName = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
-	iamPath  = regexp.MustCompile(`^/([\x21-\x7E]{0,510}/)?$`)
+	roleName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]{1,64}$`) })
+	iamPath  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/([\x21-\x7E]{0,510}/)?$`) })
 )
 
 func iamCreateRole(r *request) (string, error) {
@@ -177,10 +181,10 @@ func iamCreateRole(r *request) (string, error) {
 	if path == "" {
 		path = "/"
 	}
-	if !roleName.MatchString(name) {
+	if !roleName().MatchString(name) {
 		return "", iamValidation("1 validation error detected: Value '%s' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+", name)
 	}
-	if !iamPath.MatchString(path) {
+	if !iamPath().MatchString(path) {
 		return "", iamValidation("The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters.")
 	}
 	trust := r.form.s("AssumeRolePolicyDocument")

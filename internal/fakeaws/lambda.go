@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -94,10 +95,13 @@ func lambdaService() *service {
 	return s
 }
 
+// Compiled on first use: the test cloud is linked into every reflex binary
+// (demo, sandbox), and bounded repetitions such as {1,512} compile into that
+// many nested copies, which cost milliseconds of every process start.
 var (
-	functionName  = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+	functionName  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`) })
 	roleARN       = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):role/([\w+=,.@/-]+/)?([\w+=,.@-]+)$`)
-	statementID   = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,100}$`)
+	statementID   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,100}$`) })
 	envKey        = regexp.MustCompile(`^[a-zA-Z]\w+$`)
 	lambdaRuntime = []string{"provided.al2023", "provided.al2", "python3.12", "python3.13", "nodejs20.x", "nodejs22.x", "java21", "dotnet8", "ruby3.3"}
 	reservedEnv   = []string{"_HANDLER", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME",
@@ -300,7 +304,7 @@ func (r *request) assumableByLambda(arn string) error {
 
 func lambdaCreateFunction(r *request) (any, error) {
 	name := jstr(r.in, "FunctionName")
-	if !functionName.MatchString(name) {
+	if !functionName().MatchString(name) {
 		return nil, lambdaValidation("1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?", name)
 	}
 	for _, k := range []string{"Role", "Code"} {
@@ -460,7 +464,7 @@ func lambdaAddPermission(r *request) (any, error) {
 		return nil, err
 	}
 	sid, action, principal := jstr(r.in, "StatementId"), jstr(r.in, "Action"), jstr(r.in, "Principal")
-	if !statementID.MatchString(sid) {
+	if !statementID().MatchString(sid) {
 		return nil, lambdaValidation("1 validation error detected: Value '%s' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: ([a-zA-Z0-9-_.]+)", sid)
 	}
 	if !strings.HasPrefix(action, "lambda:") || principal == "" {

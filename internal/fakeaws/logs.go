@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -25,7 +26,10 @@ type logGroup struct {
 // logRetentions are the values PutRetentionPolicy accepts.
 var logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
-var logGroupName = regexp.MustCompile(`^[.\-_/#A-Za-z0-9]{1,512}$`)
+// Compiled on first use: the test cloud is linked into every reflex binary
+// (demo, sandbox), and bounded repetitions such as {1,512} compile into that
+// many nested copies, which cost milliseconds of every process start.
+var logGroupName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[.\-_/#A-Za-z0-9]{1,512}$`) })
 
 func logsService() *service {
 	s := &service{name: "logs", proto: protoJSON, target: "Logs_20140328", jsonVersion: "1.1", errNS: "",
@@ -53,7 +57,7 @@ func (r *request) logGroup() (*logGroup, error) {
 
 func logsCreateGroup(r *request) (any, error) {
 	name := jstr(r.in, "logGroupName")
-	if !logGroupName.MatchString(name) {
+	if !logGroupName().MatchString(name) {
 		return nil, logsInvalid("1 validation error detected: Value '%s' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+", name)
 	}
 	key := r.deployKey(name)
