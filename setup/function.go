@@ -95,13 +95,25 @@ func (u *run) logGroup(ctx context.Context) error {
 		})
 }
 
-// functionEnv is the function's environment: the ledger, the
-// configuration's location, and Function.Env.
+// LambdaGOGC is the function's GOGC. Package initialisation (mostly the
+// AWS SDK's tables, all of them live for the process's life) allocates
+// about 9 MB; with Go's default GOGC=100 and its 4 MB minimum heap that
+// makes two garbage collections during init, which freed nothing and took a
+// third of the cold start (measured: median 31–45 ms with 100, 24–27 ms with
+// 400, same RSS). 400 raises the minimum heap to 16 MB; GOMEMLIMIT (see
+// LambdaGOMEMLIMIT) bounds the heap under the function's memory.
+const LambdaGOGC = "400"
+
+// LambdaGOMEMLIMIT is the function's GOMEMLIMIT for memoryMB of memory:
+// 80%, so the collector works harder before Lambda's limit is reached.
+func LambdaGOMEMLIMIT(memoryMB int) string { return fmt.Sprintf("%dMiB", memoryMB*8/10) }
+
+// functionEnv is the function's environment: the garbage collector's
+// settings, the ledger, the configuration's location, and Function.Env
+// (which may override any of them).
 func (u *run) functionEnv() map[string]string {
-	env := maps.Clone(u.w.Function.Env)
-	if env == nil {
-		env = map[string]string{}
-	}
+	env := map[string]string{"GOGC": LambdaGOGC, "GOMEMLIMIT": LambdaGOMEMLIMIT(u.w.Function.MemoryMB)}
+	maps.Copy(env, u.w.Function.Env)
 	if u.w.Ledger {
 		env["REFLEX_LEDGER"] = "dynamodb://" + u.tableName()
 	}

@@ -142,7 +142,7 @@ func TestLambdaRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := fn.Configuration
-	wantEnv := map[string]string{"REFLEX_CONFIG": "reflex.yaml", "REFLEX_LEDGER": "dynamodb://reflex-ledger"}
+	wantEnv := map[string]string{"REFLEX_CONFIG": "reflex.yaml", "REFLEX_LEDGER": "dynamodb://reflex-ledger", "GOGC": "400", "GOMEMLIMIT": "204MiB"}
 	if c.Runtime != lambdatypes.RuntimeProvidedal2023 || aws.ToString(c.Handler) != "bootstrap" || c.Architectures[0] != lambdatypes.ArchitectureArm64 ||
 		aws.ToInt32(c.MemorySize) != 256 || aws.ToInt32(c.Timeout) != 120 || aws.ToString(c.Role) != "arn:aws:iam::111111111111:role/reflex" ||
 		aws.ToString(c.CodeSha256) != CodeSha256(want.Function.Zip) || aws.ToString(c.DeadLetterConfig.TargetArn) != dlqARN ||
@@ -319,7 +319,7 @@ func TestLambdaDriftIsRepaired(t *testing.T) {
 		t.Errorf("repair:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantFix, "\n"))
 	}
 	for _, c := range fix.Changes {
-		if c.Action == "UpdateFunctionConfiguration" && (!strings.Contains(c.Why, "memory (MB) is 128, want 256") || !strings.Contains(c.Why, "environment differs (REFLEX_CONFIG, REFLEX_LEDGER)")) {
+		if c.Action == "UpdateFunctionConfiguration" && (!strings.Contains(c.Why, "memory (MB) is 128, want 256") || !strings.Contains(c.Why, "environment differs (GOGC, GOMEMLIMIT, REFLEX_CONFIG, REFLEX_LEDGER)")) {
 			t.Errorf("why = %q", c.Why)
 		}
 	}
@@ -440,5 +440,31 @@ func TestRuntimeErrors(t *testing.T) {
 		if err := w.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v, want %q", err, tt.want)
 		}
+	}
+}
+
+// The function's garbage-collector settings follow its memory, and a value
+// the user gives in Function.Env wins.
+func TestFunctionEnvGC(t *testing.T) {
+	tests := []struct {
+		name     string
+		memory   int
+		env      map[string]string
+		wantGOGC string
+		wantLim  string
+	}{
+		{"default memory", 256, nil, "400", "204MiB"},
+		{"more memory", 1024, nil, "400", "819MiB"},
+		{"user's GOGC", 256, map[string]string{"GOGC": "100"}, "100", "204MiB"},
+		{"user's limit", 512, map[string]string{"GOMEMLIMIT": "300MiB"}, "400", "300MiB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := &run{w: &Want{Function: Function{MemoryMB: tt.memory, Env: tt.env}}}
+			env := u.functionEnv()
+			if env["GOGC"] != tt.wantGOGC || env["GOMEMLIMIT"] != tt.wantLim {
+				t.Errorf("GOGC=%s GOMEMLIMIT=%s, want %s %s", env["GOGC"], env["GOMEMLIMIT"], tt.wantGOGC, tt.wantLim)
+			}
+		})
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/reflexsec/reflex/setup"
 )
 
 // fakeRuntimeAPI is the Lambda Runtime API, as much as a cold start needs:
@@ -113,12 +115,34 @@ func TestLambdaColdStart(t *testing.T) {
 	bin := reflexBinary(t)
 	effectConfig(t, dir, dir, "", "")
 	runs := 7
+	// The function as deployed (Terraform and reflex setup set GOGC and
+	// GOMEMLIMIT for 256 MB), then the bare binary with Go's defaults.
+	deployed := []string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256", "GOGC=" + setup.LambdaGOGC, "GOMEMLIMIT=" + setup.LambdaGOMEMLIMIT(256)}
+	bare := []string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256", "GOGC=", "GOMEMLIMIT="}
+	for round, env := range [][]string{deployed, bare} {
+		name := "as deployed (" + strings.Join(deployed[1:], " ") + ")"
+		if round == 1 {
+			name = "bare binary (Go's default GOGC)"
+		}
+		coldStarts(t, bin, dir, name, env, runs, round*(runs+1))
+	}
+	effects, _ := os.ReadFile(filepath.Join(dir, "effects.log"))
+	if n := strings.Count(string(effects), "\n"); n != 2*(runs+1) {
+		t.Errorf("%d effects after %d invocations of distinct findings", n, 2*(runs+1))
+	}
+}
+
+// coldStarts starts bin runs+1 times with env added, each answering one
+// invocation of a new finding (numbered from first), and logs the median
+// time to the first request for work and the memory.
+func coldStarts(t *testing.T, bin, dir, name string, env []string, runs, first int) {
 	var inits []time.Duration
 	var initRSS, initAnon, afterRSS []int64
 	// the last run is traced (GODEBUG=inittrace=1) for the share of
 	// package initialisation; tracing slows it, so it is not measured
-	for i := range runs + 1 {
-		traced := i == runs
+	for j := range runs + 1 {
+		i := first + j
+		traced := j == runs
 		var cmd *exec.Cmd
 		api := &fakeRuntimeAPI{pid: func() int { return cmd.Process.Pid }, answered: make(chan struct{}),
 			payload: guardDutyEvent(t, fmt.Sprintf("cold-%d", i), 1)}
@@ -131,7 +155,8 @@ func TestLambdaColdStart(t *testing.T) {
 		cmd = exec.Command(bin)
 		cmd.Env = append(os.Environ(), "AWS_LAMBDA_RUNTIME_API="+ln.Addr().String(), "LAMBDA_TASK_ROOT="+dir,
 			"REFLEX_CONFIG=reflex.yaml", "REFLEX_LEDGER="+filepath.Join(dir, fmt.Sprintf("ledger-%d.db", i)),
-			"AWS_REGION=us-east-1", "AWS_LAMBDA_FUNCTION_NAME=reflex", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128")
+			"AWS_REGION=us-east-1", "AWS_LAMBDA_FUNCTION_NAME=reflex")
+		cmd.Env = append(cmd.Env, env...)
 		if traced {
 			cmd.Env = append(cmd.Env, "GODEBUG=inittrace=1")
 		}
@@ -167,8 +192,8 @@ func TestLambdaColdStart(t *testing.T) {
 			t.Errorf("run %d: the handler answered %q, want response: null\n%s", i, api.response, logs.String())
 		}
 		if traced {
-			t.Logf("a traced run: process start → first request for work %v, of which package initialisation (inittrace) %v",
-				api.firstNext.Sub(start), packageInitEnd(logs.String()))
+			t.Logf("%s: a traced run: process start → first request for work %v, of which package initialisation (inittrace) %v",
+				name, api.firstNext.Sub(start), packageInitEnd(logs.String()))
 			api.mu.Unlock()
 			continue
 		}
@@ -178,16 +203,12 @@ func TestLambdaColdStart(t *testing.T) {
 		afterRSS = append(afterRSS, api.afterHWM)
 		api.mu.Unlock()
 	}
-	effects, _ := os.ReadFile(filepath.Join(dir, "effects.log"))
-	if n := strings.Count(string(effects), "\n"); n != runs+1 {
-		t.Errorf("%d effects after %d invocations of distinct findings", n, runs)
-	}
 	slices.Sort(inits)
 	slices.Sort(initRSS)
 	slices.Sort(afterRSS)
 	slices.Sort(initAnon)
-	t.Logf("cold start over %d runs: process start → first GET /runtime/invocation/next: median %v (min %v, max %v)",
-		runs, inits[runs/2], inits[0], inits[runs-1])
+	t.Logf("%s: cold start over %d runs: process start → first GET /runtime/invocation/next: median %v (min %v, max %v)",
+		name, runs, inits[runs/2], inits[0], inits[runs-1])
 	t.Logf("peak RSS (VmHWM) at init: median %.1f MB (max %.1f); after the first invocation (SQLite ledger): median %.1f MB (max %.1f)",
 		float64(initRSS[runs/2])/1024, float64(initRSS[runs-1])/1024, float64(afterRSS[runs/2])/1024, float64(afterRSS[runs-1])/1024)
 	// The rest of the RSS is the binary's own pages mapped from the page

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
+	"github.com/reflexsec/reflex/setup"
 	ddb "github.com/reflexsec/reflex/store/dynamodb"
 )
 
@@ -233,6 +234,11 @@ func TestLedgerTableMatchesTheLedger(t *testing.T) {
 	fn, _ := os.ReadFile(filepath.Join("reflex", "lambda.tf"))
 	if !strings.Contains(string(fn), `REFLEX_LEDGER = "dynamodb://${aws_dynamodb_table.ledger[0].name}"`) {
 		t.Error("the Lambda's REFLEX_LEDGER is not dynamodb://TABLE")
+	}
+	// The garbage collector's settings are those reflex setup deploys (and
+	// the cold-start test measures).
+	if !strings.Contains(string(fn), `GOGC = "`+setup.LambdaGOGC+`"`) || !strings.Contains(string(fn), `GOMEMLIMIT = "${floor(var.lambda_memory_mb * 0.8)}MiB"`) {
+		t.Errorf("the Lambda's GOGC is not setup.LambdaGOGC (%s) or its GOMEMLIMIT not 80%% of its memory", setup.LambdaGOGC)
 	}
 }
 

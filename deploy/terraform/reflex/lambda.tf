@@ -26,6 +26,10 @@ resource "aws_lambda_function" "reflex" {
 
   environment {
     variables = merge(
+      # No garbage collection during package initialisation (it freed
+      # nothing and took a third of the cold start), the heap bounded under
+      # the function's memory; reflex setup sets the same (setup.LambdaGOGC).
+      { GOGC = "400", GOMEMLIMIT = "${floor(var.lambda_memory_mb * 0.8)}MiB" },
       var.create_ledger_table ? { REFLEX_LEDGER = "dynamodb://${aws_dynamodb_table.ledger[0].name}" } : {},
       # The configuration: the SSM parameter, or the reflex.yaml packaged in
       # the zip (relative to $LAMBDA_TASK_ROOT); reflex setup sets the same.
