@@ -335,23 +335,17 @@ func buildSnapshot(entries []entry) *snapshot {
 		}
 	}
 	nwild := 0
-	var smallify func(n *pathNode)
-	smallify = func(n *pathNode) {
-		if len(n.children) > 0 && len(n.children) <= smallChildren {
-			for name, c := range n.children {
-				n.small = append(n.small, namedNode{name: name, node: c})
-			}
-		}
-		for name := range n.children {
-			if len(name) < 64 {
-				n.lens |= 1 << len(name)
-			}
-		}
+	var index func(n *pathNode)
+	index = func(n *pathNode) {
+		n.keys = buildKeyTable(n)
 		for _, c := range n.children {
-			smallify(c)
+			index(c)
 		}
 	}
-	smallify(s.root)
+	index(s.root)
+	if s.root.keys == nil { // the event is read as an object even with no patterns
+		s.root.keys = &keyTable{}
+	}
 	for _, f := range s.fields {
 		for range f.wild.entries {
 			f.wild.gid = append(f.wild.gid, int32(nwild))

@@ -1,8 +1,8 @@
 package pattern
 
 import (
-	"bytes"
 	"errors"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -30,77 +30,8 @@ func (e *eventError) Unwrap() error { return ErrInvalidEvent }
 // pathNode is one step of the tree of field paths some pattern uses.
 type pathNode struct {
 	children map[string]*pathNode
-	// small holds the children when there are few: comparing a handful of
-	// names is faster than hashing the key.
-	small []namedNode
-	// lens has bit l set when a child's name is l bytes long (l < 64)
-	lens  uint64
-	field int32 // the field whose path ends here, or -1
-}
-
-type namedNode struct {
-	name string
-	node *pathNode
-}
-
-const smallChildren = 8
-
-func (n *pathNode) lookup(key []byte) *pathNode {
-	if n.small != nil {
-		for i := range n.small {
-			if string(key) == n.small[i].name {
-				return n.small[i].node
-			}
-		}
-		return nil
-	}
-	return n.children[string(key)]
-}
-
-// step finds the child for a key: the child named key (whole), or, when key
-// has a dot, the child named by the part before the first dot and the rest
-// after it. Names never contain a dot, so the name before a dot at
-// len(name) is the key's whole first segment.
-func (n *pathNode) step(key []byte) (c *pathNode, rest []byte, whole bool) {
-	if n.small == nil {
-		if c = n.children[string(key)]; c != nil {
-			return c, nil, true
-		}
-		if i := bytes.IndexByte(key, '.'); i >= 0 {
-			return n.children[string(key[:i])], key[i+1:], false
-		}
-		return nil, nil, true
-	}
-	for k := range n.small {
-		name := n.small[k].name
-		switch {
-		case len(key) == len(name):
-			if string(key) == name {
-				return n.small[k].node, nil, true
-			}
-		case len(key) > len(name) && key[len(name)] == '.':
-			if string(key[:len(name)]) == name {
-				c, rest = n.small[k].node, key[len(name)+1:]
-			}
-		}
-	}
-	return c, rest, c == nil
-}
-
-// child finds the node for an event key. A key with dots addresses the same
-// path as the nested keys, as in EventBridge ({"a.b": 1} is a.b).
-func (n *pathNode) child(key []byte) *pathNode {
-	if n == nil {
-		return nil
-	}
-	for n.children != nil {
-		c, rest, whole := n.step(key)
-		if whole {
-			return c
-		}
-		n, key = c, rest
-	}
-	return nil
+	keys     *keyTable // children and deeper descendants by dotted name; nil without children
+	field    int32     // the field whose path ends here, or -1
 }
 
 // strSpecial marks the bytes that end the fast scan of a string.
@@ -159,11 +90,19 @@ func (st *state) scan(root *pathNode) error {
 }
 
 // object reads an object at b[i] ('{') whose path node n has children.
+//
+// Most of its keys name nothing and most of its values are strings, so
+// both are read here without a call when they are short and plain: a key of
+// at most 16 bytes is two words, looked up in n.keys only when some name
+// has its length, and a string value is searched eight bytes at a time in
+// place. Anything else (escapes, long keys, the last bytes of the event)
+// goes the long way, which also reports errors.
 func (st *state) object(n *pathNode, i, depth int) int {
 	if depth > maxEventDepth {
 		return st.failAt(i, "nesting too deep")
 	}
 	b := st.b
+	keys := n.keys
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1
@@ -173,9 +112,33 @@ func (st *state) object(n *pathNode, i, depth int) int {
 			return st.failAt(i, "expected a string key")
 		}
 		var child *pathNode
-		if child, i = st.key(n, i); i < 0 {
-			return -1
+		j := -1
+		if i+17 <= len(b) {
+			x := load64(b, i+1)
+			if m := special(x); m != 0 {
+				l := bits.TrailingZeros64(m) >> 3
+				if b[i+1+l] == '"' {
+					j = i + l + 2
+					if keys.lens>>l&1 != 0 {
+						child = keys.find(x&(1<<(l*8)-1), 0, l)
+					}
+				}
+			} else if m := special(load64(b, i+9)); m != 0 {
+				l := bits.TrailingZeros64(m) >> 3
+				if b[i+9+l] == '"' {
+					j = i + l + 10
+					if keys.lens>>(l+8)&1 != 0 {
+						child = keys.find(x, load64(b, i+9)&(1<<(l*8)-1), l+8)
+					}
+				}
+			}
 		}
+		if j < 0 {
+			if child, j = st.key(keys, i); j < 0 {
+				return -1
+			}
+		}
+		i = j
 		if i >= len(b) || b[i] != ':' {
 			if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
 				return st.failAt(i, "expected ':'")
@@ -188,7 +151,11 @@ func (st *state) object(n *pathNode, i, depth int) int {
 		case child != nil:
 			i = st.value(child, i, depth)
 		case i < len(b) && b[i] == '"':
-			i = st.skipString(i)
+			if j = strEnd(b, i+1); j >= 0 {
+				i = j
+			} else {
+				i = st.skipString(i)
+			}
 		default:
 			i = st.skip(i, depth)
 		}
@@ -213,27 +180,17 @@ func (st *state) object(n *pathNode, i, depth int) int {
 	}
 }
 
-// key reads the key at b[i] ('"') of an object whose path node is n, and
-// returns the child it names (or nil) and the offset after it.
-func (st *state) key(n *pathNode, i int) (*pathNode, int) {
+// key reads the key at b[i] ('"') the long way and returns the node of
+// keys it names (or nil) and the offset after it.
+func (st *state) key(keys *keyTable, i int) (*pathNode, int) {
 	b := st.b
-	if j, dot := shortStr(b, i); j >= 0 {
-		// Without a dot only a child of this length can match.
-		if l := uint(j - i - 1); !dot && l < 64 && n.lens>>l&1 == 0 {
-			return nil, j + 1
-		}
-		if dot {
-			return n.child(b[i+1 : j]), j + 1
-		}
-		return n.lookup(b[i+1 : j]), j + 1
-	}
 	var key []byte
 	if j := stringStop(b, i+1); j < len(b) && b[j] == '"' {
 		key, i = b[i+1:j], j+1
 	} else if key, i = st.str(i, &st.keyBuf); i < 0 {
 		return nil, -1
 	}
-	return n.child(key), i
+	return keys.findKey(key), i
 }
 
 // array reads an array at b[i] ('[') whose elements have path node n.

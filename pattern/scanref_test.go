@@ -17,14 +17,6 @@ import (
 )
 
 func (n *pathNode) refLookup(key []byte) *pathNode {
-	if n.small != nil {
-		for i := range n.small {
-			if string(key) == n.small[i].name {
-				return n.small[i].node
-			}
-		}
-		return nil
-	}
 	return n.children[string(key)]
 }
 

@@ -84,3 +84,20 @@ func shortStr(b []byte, i int) (j int, dot bool) {
 // hasZero returns a mask with the high bit set in each zero byte of x, exact
 // up to the first.
 func hasZero(x uint64) uint64 { return (x - lsb) &^ x & msb }
+
+// strEnd returns the offset after the closing quote of a string whose body
+// starts at b[i], when no backslash or control byte comes before the quote
+// and the quote is at least 8 bytes before the end of b; else -1, and the
+// caller reads the string the long way. It is small enough to be inlined
+// into the scanning loops, which saves a call per string.
+func strEnd(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		if m := special(load64(b, i)); m != 0 {
+			if i += bits.TrailingZeros64(m) >> 3; b[i] == '"' {
+				return i + 1
+			}
+			return -1
+		}
+	}
+	return -1
+}
