@@ -46,7 +46,8 @@ func (r *clauseRefs) add(c int32) {
 // names: one map look-up per distinct operand length.
 type affixTable struct {
 	lens []int
-	m    map[string]clauseRefs
+	m    map[string]clauseRefs // while building
+	t    *strTable[clauseRefs]
 	// edge[k] is the set of the first bytes (of the last, for a suffix
 	// table) of the operands lens[k] long: a value whose byte is not in it
 	// needs no look-up for that length.
@@ -74,6 +75,7 @@ func (t *affixTable) add(s string, c int32) {
 }
 
 func (t *affixTable) finish(suffix bool) {
+	t.t = newStrTable(t.m)
 	sort.Ints(t.lens)
 	t.lens = compactInts(t.lens)
 	t.edge = make([]byteSet, len(t.lens))
@@ -114,24 +116,24 @@ type wildEntry struct {
 // exclude.
 type anyButEntry struct {
 	v       *value
-	set     map[string]struct{} // opAnyBut, opAnyButCI
+	set     *strTable[struct{}] // opAnyBut, opAnyButCI
 	clauses clauseRefs
 }
 
 // fieldMatcher indexes the values of every clause on one field.
 type fieldMatcher struct {
-	exact map[string]clauseRefs // strings
+	exact map[string]clauseRefs // strings (while building; then exactT)
 	// exactFirst holds the first bytes of the exact strings (all bytes when
 	// one is empty): a value starting with another byte needs no look-up
 	exactFirst byteSet
-	numText    map[string]clauseRefs // number literals, by text
+	numText    map[string]clauseRefs // number literals, by text (while building; then numTextT)
 	numEq      map[int64]clauseRefs  // number literals, by quantized value
 	trueC      clauseRefs
 	falseC     clauseRefs
 	nullC      clauseRefs
 	prefix     affixTable
 	suffix     affixTable
-	ciExact    map[string]clauseRefs // folded
+	ciExact    map[string]clauseRefs // folded (while building; then ciExactT)
 	ciPref     affixTable            // folded
 	ciSuff     affixTable            // folded
 	wild       wildIndex
@@ -139,6 +141,8 @@ type fieldMatcher struct {
 	ips        ipTable
 	anyBut     []anyButEntry
 	exists     clauseRefs // exists:true
+
+	exactT, numTextT, ciExactT *strTable[clauseRefs]
 
 	needNum  bool // parse numbers
 	needIP   bool // parse strings as IP addresses
@@ -227,10 +231,11 @@ func (f *fieldMatcher) add(v *value, c int32) {
 		e := anyButEntry{v: v, clauses: clauseRefs{c}}
 		switch v.op {
 		case opAnyBut, opAnyButCI:
-			e.set = make(map[string]struct{}, len(v.list))
+			set := make(map[string]struct{}, len(v.list))
 			for _, s := range v.list {
-				e.set[s] = struct{}{}
+				set[s] = struct{}{}
 			}
+			e.set = newStrTable(set)
 			if v.op == opAnyButCI {
 				f.needFold = true
 			}
@@ -351,6 +356,9 @@ func buildSnapshot(entries []entry) *snapshot {
 			f.wild.gid = append(f.wild.gid, int32(nwild))
 			nwild++
 		}
+		f.exactT, f.numTextT, f.ciExactT = newStrTable(f.exact), newStrTable(f.numText), newStrTable(f.ciExact)
+		f.exact, f.numText, f.ciExact = nil, nil, nil
+		f.wild.finish()
 		f.prefix.finish(false)
 		f.suffix.finish(true)
 		f.ciPref.finish(false)

@@ -45,6 +45,11 @@ var strSpecial = func() (t [256]bool) {
 
 // failAt records the first error, at offset i, and returns -1: the scanning
 // functions return the offset after what they read, or -1 once st.err is set.
+//
+// It is not inlined: the scanning loops call it from many places, and
+// inlined copies of its allocation would crowd their hot paths.
+//
+//go:noinline
 func (st *state) failAt(i int, msg string) int {
 	if st.err == nil {
 		st.err = &eventError{msg: msg, off: i}
@@ -189,6 +194,9 @@ func (st *state) key(keys *keyTable, i int) (*pathNode, int) {
 		key, i = b[i+1:j], j+1
 	} else if key, i = st.str(i, &st.keyBuf); i < 0 {
 		return nil, -1
+	}
+	if keys.lens&lenBit(len(key)) == 0 {
+		return nil, i
 	}
 	return keys.findKey(key), i
 }
@@ -375,7 +383,9 @@ key: // a key is next in an object
 	}
 	inKey = true
 str: // a string starts at b[i]
-	{
+	if j := strEnd(b, i+1); j >= 0 {
+		i = j
+	} else {
 		start := i
 		for i++; ; {
 			if i = stringStop(b, i); i < len(b) {

@@ -103,7 +103,8 @@ type wildIndex struct {
 
 type affixIdx struct {
 	lens []int
-	m    map[string][]int32
+	m    map[string][]int32 // while building
+	t    *strTable[[]int32]
 }
 
 func (a *affixIdx) add(s string, e int32) {
@@ -114,6 +115,10 @@ func (a *affixIdx) add(s string, e int32) {
 		a.lens = appendUnique(a.lens, len(s))
 	}
 	a.m[s] = append(a.m[s], e)
+}
+
+func (w *wildIndex) finish() {
+	w.pre.t, w.suf.t = newStrTable(w.pre.m), newStrTable(w.suf.m)
 }
 
 func (w *wildIndex) add(wc *wildcard, c int32) {
@@ -164,14 +169,16 @@ func (st *state) matchWild(w *wildIndex, s []byte, leaf int32) {
 	}
 	for _, n := range w.pre.lens {
 		if n <= len(s) {
-			for _, e := range w.pre.m[string(s[:n])] {
+			es, _ := w.pre.t.get(s[:n])
+			for _, e := range es {
 				st.tryWild(w, e, s, leaf)
 			}
 		}
 	}
 	for _, n := range w.suf.lens {
 		if n <= len(s) {
-			for _, e := range w.suf.m[string(s[len(s)-n:])] {
+			es, _ := w.suf.t.get(s[len(s)-n:])
+			for _, e := range es {
 				st.tryWild(w, e, s, leaf)
 			}
 		}

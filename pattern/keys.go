@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"strings"
 )
@@ -115,14 +116,16 @@ func (t *keyTable) find(w0, w1 uint64, n int) *pathNode {
 
 // findKey returns the node named by key (any length), or nil.
 func (t *keyTable) findKey(key []byte) *pathNode {
-	if t.lens&lenBit(len(key)) == 0 {
-		return nil
+	var w0, w1 uint64
+	if len(key) >= 16 {
+		w0, w1 = binary.LittleEndian.Uint64(key), binary.LittleEndian.Uint64(key[8:])
+	} else {
+		w0, w1 = keyWords(bytesToString(key))
 	}
-	w0, w1 := keyWords(bytesToString(key))
 	h := keyHash(w0, w1, len(key)) >> t.shift
 	for {
 		s := &t.slots[h&t.mask]
-		if s.n == len(key) && s.w0 == w0 && s.w1 == w1 && s.name == string(key) {
+		if s.n == len(key) && s.w0 == w0 && s.w1 == w1 && equalStr(key, s.name) {
 			return s.node
 		}
 		if s.n < 0 {

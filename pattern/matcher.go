@@ -361,8 +361,8 @@ func (st *state) leaf(f int32) int32 {
 func (st *state) onString(f int32, s []byte) {
 	fm := st.s.fields[f]
 	leaf := st.leaf(f)
-	if fm.exact != nil && (len(s) == 0 || fm.exactFirst.has(s[0])) {
-		if cs, ok := fm.exact[string(s)]; ok {
+	if fm.exactT != nil && (len(s) == 0 || fm.exactFirst.has(s[0])) {
+		if cs, ok := fm.exactT.get(s); ok {
 			st.markAll(cs, leaf)
 		}
 	}
@@ -373,7 +373,7 @@ func (st *state) onString(f int32, s []byte) {
 		if l > 0 && fm.prefix.skip(k, s[0]) {
 			continue
 		}
-		if cs, ok := fm.prefix.m[string(s[:l])]; ok {
+		if cs, ok := fm.prefix.t.get(s[:l]); ok {
 			st.markAll(cs, leaf)
 		}
 	}
@@ -384,7 +384,7 @@ func (st *state) onString(f int32, s []byte) {
 		if l > 0 && fm.suffix.skip(k, s[len(s)-1]) {
 			continue
 		}
-		if cs, ok := fm.suffix.m[string(s[len(s)-l:])]; ok {
+		if cs, ok := fm.suffix.t.get(s[len(s)-l:]); ok {
 			st.markAll(cs, leaf)
 		}
 	}
@@ -392,8 +392,8 @@ func (st *state) onString(f int32, s []byte) {
 	if fm.needFold {
 		st.fold = appendFold(st.fold[:0], s)
 		folded = st.fold
-		if fm.ciExact != nil {
-			if cs, ok := fm.ciExact[string(folded)]; ok {
+		if fm.ciExactT != nil {
+			if cs, ok := fm.ciExactT.get(folded); ok {
 				st.markAll(cs, leaf)
 			}
 		}
@@ -404,7 +404,7 @@ func (st *state) onString(f int32, s []byte) {
 			if l > 0 && fm.ciPref.skip(k, folded[0]) {
 				continue
 			}
-			if cs, ok := fm.ciPref.m[string(folded[:l])]; ok {
+			if cs, ok := fm.ciPref.t.get(folded[:l]); ok {
 				st.markAll(cs, leaf)
 			}
 		}
@@ -415,7 +415,7 @@ func (st *state) onString(f int32, s []byte) {
 			if l > 0 && fm.ciSuff.skip(k, folded[len(folded)-1]) {
 				continue
 			}
-			if cs, ok := fm.ciSuff.m[string(folded[len(folded)-l:])]; ok {
+			if cs, ok := fm.ciSuff.t.get(folded[len(folded)-l:]); ok {
 				st.markAll(cs, leaf)
 			}
 		}
@@ -440,8 +440,8 @@ func (st *state) onString(f int32, s []byte) {
 func (st *state) onNumber(f int32, t []byte) {
 	fm := st.s.fields[f]
 	leaf := st.leaf(f)
-	if fm.numText != nil {
-		if cs, ok := fm.numText[string(t)]; ok {
+	if fm.numTextT != nil {
+		if cs, ok := fm.numTextT.get(t); ok {
 			st.markAll(cs, leaf)
 		}
 	}
@@ -498,11 +498,9 @@ func (e *anyButEntry) excludesString(s, folded []byte) bool {
 	v := e.v
 	switch v.op {
 	case opAnyBut:
-		_, ok := e.set[string(s)]
-		return ok
+		return e.set.has(s)
 	case opAnyButCI:
-		_, ok := e.set[string(folded)]
-		return ok
+		return e.set.has(folded)
 	case opAnyButPrefix:
 		for _, p := range v.list {
 			if len(s) >= len(p) && string(s[:len(p)]) == p {
