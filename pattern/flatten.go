@@ -2,7 +2,6 @@ package pattern
 
 import (
 	"errors"
-	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -65,7 +64,7 @@ func (st *state) fail(msg string) error {
 // wsMask has bit c set for each JSON whitespace byte c.
 const wsMask = 1<<' ' | 1<<'\n' | 1<<'\t' | 1<<'\r'
 
-func isWS(c byte) bool { return c <= ' ' && wsMask>>c&1 != 0 }
+func isWS(c byte) bool { return c <= ' ' && uint64(wsMask)>>c&1 != 0 }
 
 // skipWS returns the offset of the first byte at or after i that is not
 // whitespace.
@@ -106,7 +105,7 @@ func (st *state) object(n *pathNode, i, depth int) int {
 	if depth > maxEventDepth {
 		return st.failAt(i, "nesting too deep")
 	}
-	b := st.b
+	b, masks := st.b, st.masks
 	keys := n.keys
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
@@ -117,31 +116,15 @@ func (st *state) object(n *pathNode, i, depth int) int {
 			return st.failAt(i, "expected a string key")
 		}
 		var child *pathNode
-		j := -1
-		if i+17 <= len(b) {
-			x := load64(b, i+1)
-			if m := special(x); m != 0 {
-				l := bits.TrailingZeros64(m) >> 3
-				if b[i+1+l] == '"' {
-					j = i + l + 2
-					if keys.lens>>l&1 != 0 {
-						child = keys.find(x&(1<<(l*8)-1), 0, l)
-					}
-				}
-			} else if m := special(load64(b, i+9)); m != 0 {
-				l := bits.TrailingZeros64(m) >> 3
-				if b[i+9+l] == '"' {
-					j = i + l + 10
-					if keys.lens>>(l+8)&1 != 0 {
-						child = keys.find(x, load64(b, i+9)&(1<<(l*8)-1), l+8)
-					}
-				}
+		j := nextSpecial(masks, i+1)
+		if j < len(b) && b[j] == '"' {
+			// Only a key as long as some name can name something.
+			if l := j - i - 1; keys.lens&lenBit(l) != 0 {
+				child = keys.lookup(b, i+1, l)
 			}
-		}
-		if j < 0 {
-			if child, j = st.key(keys, i); j < 0 {
-				return -1
-			}
+			j++
+		} else if child, j = st.key(keys, i); j < 0 {
+			return -1
 		}
 		i = j
 		if i >= len(b) || b[i] != ':' {
@@ -156,8 +139,8 @@ func (st *state) object(n *pathNode, i, depth int) int {
 		case child != nil:
 			i = st.value(child, i, depth)
 		case i < len(b) && b[i] == '"':
-			if j = strEnd(b, i+1); j >= 0 {
-				i = j
+			if j = nextSpecial(masks, i+1); j < len(b) && b[j] == '"' {
+				i = j + 1
 			} else {
 				i = st.skipString(i)
 			}
@@ -185,14 +168,11 @@ func (st *state) object(n *pathNode, i, depth int) int {
 	}
 }
 
-// key reads the key at b[i] ('"') the long way and returns the node of
-// keys it names (or nil) and the offset after it.
+// key reads the key at b[i] ('"'), which has an escape or is invalid, and
+// returns the node of keys it names (or nil) and the offset after it.
 func (st *state) key(keys *keyTable, i int) (*pathNode, int) {
-	b := st.b
-	var key []byte
-	if j := stringStop(b, i+1); j < len(b) && b[j] == '"' {
-		key, i = b[i+1:j], j+1
-	} else if key, i = st.str(i, &st.keyBuf); i < 0 {
+	key, i := st.str(i, &st.keyBuf)
+	if i < 0 {
 		return nil, -1
 	}
 	if keys.lens&lenBit(len(key)) == 0 {
@@ -383,19 +363,19 @@ key: // a key is next in an object
 	}
 	inKey = true
 str: // a string starts at b[i]
-	if j := strEnd(b, i+1); j >= 0 {
-		i = j
+	if j := nextSpecial(st.masks, i+1); j < len(b) && b[j] == '"' {
+		i = j + 1
 	} else {
 		start := i
-		for i++; ; {
-			if i = stringStop(b, i); i < len(b) {
+		for i = j; ; {
+			if i < len(b) {
 				if c = b[i]; c == '"' {
 					i++
 					break
 				}
 				if c == '\\' {
 					if n, ok := escapeLen(b, i); ok {
-						i += n
+						i = nextSpecial(st.masks, i+n)
 						continue
 					}
 				}
@@ -420,11 +400,8 @@ str: // a string starts at b[i]
 // skipString validates and skips the string at b[i].
 func (st *state) skipString(i int) int {
 	b := st.b
-	if j, _ := shortStr(b, i); j >= 0 {
-		return j + 1
-	}
 	for j := i + 1; ; {
-		j = stringStop(b, j)
+		j = nextSpecial(st.masks, j)
 		if j < len(b) {
 			if c := b[j]; c == '"' {
 				return j + 1
@@ -537,7 +514,7 @@ func hexVal(b []byte) rune {
 func (st *state) str(i int, buf *[]byte) ([]byte, int) {
 	b := st.b
 	start := i + 1
-	i = stringStop(b, start)
+	i = nextSpecial(st.masks, start)
 	if i < len(b) && b[i] == '"' {
 		return b[start:i], i + 1
 	}
@@ -553,9 +530,10 @@ func (st *state) str(i int, buf *[]byte) ([]byte, int) {
 			return out, i + 1
 		case c < 0x20:
 			return nil, st.failAt(i, "control character in string")
-		case c != '\\':
-			out = append(out, c)
-			i++
+		case c != '\\': // plain bytes after an escape: up to the next special one
+			j := nextSpecial(st.masks, i)
+			out = append(out, b[i:j]...)
+			i = j
 			continue
 		}
 		n, ok := escapeLen(b, i)

@@ -114,6 +114,20 @@ func (t *keyTable) find(w0, w1 uint64, n int) *pathNode {
 	}
 }
 
+// lookup returns the node named by the key b[i:i+l], or nil.
+func (t *keyTable) lookup(b []byte, i, l int) *pathNode {
+	if l > 16 || i+16 > len(b) {
+		return t.findKey(b[i : i+l])
+	}
+	var w0, w1 uint64
+	if l <= 8 {
+		w0 = load64(b, i) & (1<<(8*l) - 1)
+	} else {
+		w0, w1 = load64(b, i), load64(b, i+8)&(1<<(8*(l-8))-1)
+	}
+	return t.find(w0, w1, l)
+}
+
 // findKey returns the node named by key (any length), or nil.
 func (t *keyTable) findKey(key []byte) *pathNode {
 	var w0, w1 uint64

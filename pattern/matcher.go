@@ -127,6 +127,7 @@ type state struct {
 	b      []byte
 	i      int
 	err    error
+	masks  []uint64 // the event's bitmap of special bytes (specialMasks)
 	keyBuf []byte
 	strBuf []byte
 	fold   []byte
@@ -202,6 +203,7 @@ func (st *state) run(event []byte) error {
 func (st *state) begin(event []byte) {
 	st.nextEpoch()
 	st.b, st.i, st.err = event, 0, nil
+	st.masks = specialMasks(event, st.masks)
 	st.trail = st.trail[:0]
 	st.arrays = 0
 	st.satList = st.satList[:0]
