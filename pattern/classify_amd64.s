@@ -88,3 +88,75 @@ loop:
 
 done:
 	RET
+
+// func classifyAVX2(b *byte, blocks int, masks *uint64)
+//
+// classifySSE2 with 32-byte registers: two loads and two PMOVMSKBs per
+// block.
+TEXT ·classifyAVX2(SB), NOSPLIT, $0-24
+	MOVQ b+0(FP), SI
+	MOVQ blocks+8(FP), CX
+	MOVQ masks+16(FP), DI
+	TESTQ CX, CX
+	JEQ avxdone
+	MOVQ $0x2222222222222222, AX
+	MOVQ AX, X8
+	VPBROADCASTQ X8, Y8
+	MOVQ $0x5c5c5c5c5c5c5c5c, AX
+	MOVQ AX, X9
+	VPBROADCASTQ X9, Y9
+	MOVQ $0x1f1f1f1f1f1f1f1f, AX
+	MOVQ AX, X10
+	VPBROADCASTQ X10, Y10
+
+avxloop:
+	VMOVDQU 0(SI), Y0
+	VMOVDQU 32(SI), Y1
+
+	VPCMPEQB Y8, Y0, Y2
+	VPCMPEQB Y9, Y0, Y3
+	VPOR Y3, Y2, Y2
+	VPMINUB Y10, Y0, Y3
+	VPCMPEQB Y0, Y3, Y3
+	VPOR Y3, Y2, Y2
+	VPMOVMSKB Y2, AX
+
+	VPCMPEQB Y8, Y1, Y4
+	VPCMPEQB Y9, Y1, Y5
+	VPOR Y5, Y4, Y4
+	VPMINUB Y10, Y1, Y5
+	VPCMPEQB Y1, Y5, Y5
+	VPOR Y5, Y4, Y4
+	VPMOVMSKB Y4, DX
+
+	SHLQ $32, DX
+	ORQ DX, AX
+	MOVQ AX, 0(DI)
+
+	ADDQ $64, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNE avxloop
+	VZEROUPPER
+
+avxdone:
+	RET
+
+// func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+TEXT ·cpuid(SB), NOSPLIT, $0-24
+	MOVL eaxArg+0(FP), AX
+	MOVL ecxArg+4(FP), CX
+	CPUID
+	MOVL AX, eax+8(FP)
+	MOVL BX, ebx+12(FP)
+	MOVL CX, ecx+16(FP)
+	MOVL DX, edx+20(FP)
+	RET
+
+// func xgetbv() (eax, edx uint32)
+TEXT ·xgetbv(SB), NOSPLIT, $0-8
+	MOVL $0, CX
+	XGETBV
+	MOVL AX, eax+0(FP)
+	MOVL DX, edx+4(FP)
+	RET

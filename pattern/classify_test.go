@@ -1,9 +1,11 @@
 package pattern
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -25,13 +27,13 @@ func naiveMasks(b []byte) []uint64 {
 func checkClassifiers(t *testing.T, b []byte) {
 	t.Helper()
 	want := naiveMasks(b)
-	defer setSIMD(useSIMD)
-	for _, simd := range []bool{true, false} {
-		setSIMD(simd)
+	defer setSIMD(setSIMD(0))
+	for _, level := range simdLevels() {
+		setSIMD(level)
 		// a reused buffer with stale bits must be overwritten
 		got := specialMasks(b, []uint64{^uint64(0), ^uint64(0)})
 		if !slices.Equal(got, want) {
-			t.Fatalf("simd=%v: specialMasks(%q) = %x, want %x", simd && useSIMD, b, got, want)
+			t.Fatalf("classifier %d: specialMasks(%q) = %x, want %x", level, b, got, want)
 		}
 	}
 	next := len(b)
@@ -84,22 +86,31 @@ func FuzzClassify(f *testing.F) {
 	})
 }
 
-// TestMain runs the whole package on the portable classifier when
-// PATTERN_PORTABLE is set (the fuzzers too): PATTERN_PORTABLE=1 go test.
+// TestMain runs the whole package, the fuzzers too, on a lesser
+// classifier when PATTERN_SIMD is set: PATTERN_SIMD=0 go test for the
+// portable one, 1 for SSE2 on amd64.
 func TestMain(m *testing.M) {
-	if os.Getenv("PATTERN_PORTABLE") != "" {
-		setSIMD(false)
+	if v := os.Getenv("PATTERN_SIMD"); v != "" {
+		level, err := strconv.Atoi(v)
+		if err != nil {
+			panic("PATTERN_SIMD: " + err.Error())
+		}
+		setSIMD(level)
 	}
 	os.Exit(m.Run())
 }
 
-// TestPortableClassifier runs the conformance table, the bundled events and
-// the comparison with the reference scanner on the portable classifier, so
-// that a plain go test checks both.
-func TestPortableClassifier(t *testing.T) {
-	defer setSIMD(useSIMD)
-	setSIMD(false)
-	t.Run("conformance", TestConformance)
-	t.Run("bench-rules", TestBenchRulesAgree)
-	t.Run("scan-reference", TestScanReference)
+// TestOtherClassifiers runs the conformance table, the bundled events and
+// the comparison with the reference scanner on each classifier other than
+// the one in use, so that a plain go test checks them all.
+func TestOtherClassifiers(t *testing.T) {
+	defer setSIMD(setSIMD(0))
+	for _, level := range simdLevels()[1:] {
+		setSIMD(level)
+		t.Run(fmt.Sprint("level", level), func(t *testing.T) {
+			t.Run("conformance", TestConformance)
+			t.Run("bench-rules", TestBenchRulesAgree)
+			t.Run("scan-reference", TestScanReference)
+		})
+	}
 }

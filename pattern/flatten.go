@@ -119,7 +119,7 @@ func (st *state) object(n *pathNode, i, depth int) int {
 		j := nextSpecial(masks, i+1)
 		if j < len(b) && b[j] == '"' {
 			// Only a key as long as some name can name something.
-			if l := j - i - 1; keys.lens&lenBit(l) != 0 {
+			if l := j - i - 1; keys.may(l, b[i+1]) {
 				child = keys.lookup(b, i+1, l)
 			}
 			j++

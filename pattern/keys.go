@@ -3,6 +3,7 @@ package pattern
 import (
 	"encoding/binary"
 	"math/bits"
+	"math/rand/v2"
 	"strings"
 )
 
@@ -17,13 +18,23 @@ import (
 // A key is looked up by its first 16 bytes as two words, zero padded, and
 // its length: for the keys of at most 16 bytes (90% of them) equal words
 // and length mean equal names, with no byte comparison.
+//
+// The table is a perfect hash when one can be found (almost always: the
+// build tries random multipliers on a table at least twice the names'
+// number): every name has its own slot, so a look-up is one hash and one
+// slot, hit or miss. Otherwise it probes linearly.
 type keyTable struct {
 	// lens has bit l set when a name is l bytes long (l < 63), bit 63 when
 	// one is longer: most keys are rejected by their length alone.
-	lens  uint64
-	shift uint8 // 64 - log2(len(slots))
-	mask  uint64
-	slots []keySlot // open addressing, linear probing, at most half full
+	lens uint64
+	// filter has bit filterBit(l, c) set for each name l bytes long that
+	// starts with c: a sharper first test, for the keys read inline.
+	filter  [4]uint64
+	mul     uint64 // odd multiplier of the hash
+	shift   uint8  // 64 - log2(len(slots))
+	perfect bool   // no two names share a slot
+	mask    uint64
+	slots   []keySlot
 }
 
 type keySlot struct {
@@ -33,12 +44,8 @@ type keySlot struct {
 	node   *pathNode
 }
 
-// keyMul is the multiplier of the key hash (an odd constant with well mixed
-// bits: the fractional part of the golden ratio).
-const keyMul = 0x9E3779B97F4A7C15
-
-func keyHash(w0, w1 uint64, n int) uint64 {
-	return (w0 ^ bits.RotateLeft64(w1, 29) ^ uint64(n)<<56) * keyMul
+func (t *keyTable) hash(w0, w1 uint64, n int) uint64 {
+	return (w0 ^ bits.RotateLeft64(w1, 29) ^ uint64(n)<<56) * t.mul >> t.shift
 }
 
 // keyWords returns the first 16 bytes of s as two little-endian words, zero
@@ -55,6 +62,16 @@ func keyWords(s string) (w0, w1 uint64) {
 }
 
 func lenBit(n int) uint64 { return 1 << min(n, 63) }
+
+// filterBit returns the bit of keyTable.filter for a key l bytes long whose
+// first byte is c (for an empty key, the quote that closes it).
+func filterBit(l int, c byte) uint { return uint(l*7+int(c)) & 255 }
+
+// may reports whether some name is l bytes long and starts with c.
+func (t *keyTable) may(l int, c byte) bool {
+	f := filterBit(l, c)
+	return t.filter[f>>6]>>(f&63)&1 != 0
+}
 
 // buildKeyTable returns the table of n's descendants, or nil when n has no
 // children.
@@ -73,44 +90,50 @@ func buildKeyTable(n *pathNode) *keyTable {
 		}
 	}
 	walk("", n)
+	t := &keyTable{}
+	for _, name := range names {
+		t.lens |= lenBit(len(name))
+		f := filterBit(len(name), '"')
+		if name != "" {
+			f = filterBit(len(name), name[0])
+		}
+		t.filter[f>>6] |= 1 << (f & 63)
+	}
 	size := 4
 	for size < 2*len(names) {
 		size *= 2
 	}
-	t := &keyTable{shift: uint8(64 - bits.TrailingZeros(uint(size))), mask: uint64(size - 1)}
-	t.slots = make([]keySlot, size)
-	for k := range t.slots {
-		t.slots[k].n = -1
-	}
-	for k, name := range names {
-		t.lens |= lenBit(len(name))
-		w0, w1 := keyWords(name)
-		h := keyHash(w0, w1, len(name)) >> t.shift
-		for t.slots[h].n >= 0 {
-			h = (h + 1) & t.mask
+	r := rand.New(rand.NewPCG(uint64(len(names)), 0x6b6579)) // reproducible layouts
+	for tries := 0; ; tries++ {
+		if tries > 0 && tries%64 == 0 && size < 16*len(names) {
+			size *= 2
 		}
-		t.slots[h] = keySlot{w0: w0, w1: w1, n: len(name), name: strings.Clone(name), node: nodes[k]}
-	}
-	return t
-}
-
-// find returns the node named by a key of length n ≤ 16 whose bytes are
-// the words w0 and w1 (zero padded), or nil.
-func (t *keyTable) find(w0, w1 uint64, n int) *pathNode {
-	if t.lens&lenBit(n) == 0 { // also every key of an empty table
-
-		return nil
-	}
-	h := keyHash(w0, w1, n) >> t.shift
-	for {
-		s := &t.slots[h&t.mask]
-		if s.n == n && s.w0 == w0 && s.w1 == w1 {
-			return s.node
+		t.shift = uint8(64 - bits.TrailingZeros(uint(size)))
+		t.mask = uint64(size - 1)
+		t.mul = r.Uint64() | 1
+		t.perfect = tries < 64*4
+		t.slots = make([]keySlot, size)
+		for k := range t.slots {
+			t.slots[k].n = -1
 		}
-		if s.n < 0 {
-			return nil
+		ok := true
+		for k, name := range names {
+			w0, w1 := keyWords(name)
+			h := t.hash(w0, w1, len(name))
+			if t.slots[h].n >= 0 {
+				if t.perfect {
+					ok = false
+					break
+				}
+				for t.slots[h].n >= 0 {
+					h = (h + 1) & t.mask
+				}
+			}
+			t.slots[h] = keySlot{w0: w0, w1: w1, n: len(name), name: strings.Clone(name), node: nodes[k]}
 		}
-		h++
+		if ok {
+			return t
+		}
 	}
 }
 
@@ -119,13 +142,17 @@ func (t *keyTable) lookup(b []byte, i, l int) *pathNode {
 	if l > 16 || i+16 > len(b) {
 		return t.findKey(b[i : i+l])
 	}
-	var w0, w1 uint64
-	if l <= 8 {
-		w0 = load64(b, i) & (1<<(8*l) - 1)
-	} else {
-		w0, w1 = load64(b, i), load64(b, i+8)&(1<<(8*(l-8))-1)
+	// The words of the key, zero padded; shifts by 64 or more give 0.
+	w0 := load64(b, i) & (^uint64(0) >> (64 - 8*min(l, 8)))
+	w1 := load64(b, i+8) & (^uint64(0) >> (128 - 8*max(l, 8)))
+	s := &t.slots[t.hash(w0, w1, l)]
+	if s.n == l && s.w0 == w0 && s.w1 == w1 {
+		return s.node
 	}
-	return t.find(w0, w1, l)
+	if t.perfect || s.n < 0 {
+		return nil
+	}
+	return t.findKey(b[i : i+l])
 }
 
 // findKey returns the node named by key (any length), or nil.
@@ -136,15 +163,15 @@ func (t *keyTable) findKey(key []byte) *pathNode {
 	} else {
 		w0, w1 = keyWords(bytesToString(key))
 	}
-	h := keyHash(w0, w1, len(key)) >> t.shift
+	h := t.hash(w0, w1, len(key))
 	for {
-		s := &t.slots[h&t.mask]
+		s := &t.slots[h]
 		if s.n == len(key) && s.w0 == w0 && s.w1 == w1 && equalStr(key, s.name) {
 			return s.node
 		}
-		if s.n < 0 {
+		if s.n < 0 || t.perfect {
 			return nil
 		}
-		h++
+		h = (h + 1) & t.mask
 	}
 }
