@@ -45,8 +45,18 @@ type keySlot struct {
 }
 
 func (t *keyTable) hash(w0, w1 uint64, n int) uint64 {
-	return (w0 ^ bits.RotateLeft64(w1, 29) ^ uint64(n)<<56) * t.mul >> t.shift
+	return (w0 ^ bits.RotateLeft64(w1, 29) ^ uint64(n)<<56) * t.mul >> (t.shift & 63)
 }
+
+// keyMasks[l] keeps the first l bytes of two words.
+var keyMasks = func() (m [17][2]uint64) {
+	for l := range m {
+		for k := 0; k < l; k++ {
+			m[l][k/8] |= 0xff << (8 * (k % 8))
+		}
+	}
+	return m
+}()
 
 // keyWords returns the first 16 bytes of s as two little-endian words, zero
 // padded.
@@ -142,9 +152,8 @@ func (t *keyTable) lookup(b []byte, i, l int) *pathNode {
 	if l > 16 || i+16 > len(b) {
 		return t.findKey(b[i : i+l])
 	}
-	// The words of the key, zero padded; shifts by 64 or more give 0.
-	w0 := load64(b, i) & (^uint64(0) >> (64 - 8*min(l, 8)))
-	w1 := load64(b, i+8) & (^uint64(0) >> (128 - 8*max(l, 8)))
+	km := &keyMasks[l]
+	w0, w1 := load64(b, i)&km[0], load64(b, i+8)&km[1] // the key, zero padded
 	s := &t.slots[t.hash(w0, w1, l)]
 	if s.n == l && s.w0 == w0 && s.w1 == w1 {
 		return s.node
