@@ -1,6 +1,9 @@
 package pattern
 
-import "math/bits"
+import (
+	"bytes"
+	"math/bits"
+)
 
 // Indexes that keep the cost of a value look-up independent of how many
 // patterns name the field.
@@ -98,6 +101,12 @@ type wildIndex struct {
 	pairSet []uint64 // bitmap of the keys of pairs
 	single  [256][]int32
 	hasOne  bool
+	// firstBytes lists the distinct first bytes of the pairs and single
+	// bytes, when there are at most maxFirstBytes of them: the value is
+	// then searched for each (bytes.IndexByte) instead of looked at byte
+	// by byte.
+	firstBytes []byte
+	first      byteSet // the same bytes, as a set
 	always  []int32
 }
 
@@ -117,8 +126,28 @@ func (a *affixIdx) add(s string, e int32) {
 	a.m[s] = append(a.m[s], e)
 }
 
+// maxFirstBytes is the most distinct first bytes searched for one by one.
+const maxFirstBytes = 3
+
 func (w *wildIndex) finish() {
 	w.pre.t, w.suf.t = newStrTable(w.pre.m), newStrTable(w.suf.m)
+	var all []byte
+	for c := range 256 {
+		if len(w.single[c]) > 0 {
+			all = append(all, byte(c))
+		}
+	}
+	for k := range w.pairs {
+		if !bytes.Contains(all, []byte{byte(k >> 8)}) {
+			all = append(all, byte(k>>8))
+		}
+	}
+	for _, c := range all {
+		w.first.add(c)
+	}
+	if len(all) <= maxFirstBytes {
+		w.firstBytes = all
+	}
 }
 
 func (w *wildIndex) add(wc *wildcard, c int32) {
@@ -183,25 +212,46 @@ func (st *state) matchWild(w *wildIndex, s []byte, leaf int32) {
 			}
 		}
 	}
-	if w.pairs != nil || w.hasOne {
-		for i := 0; i < len(s); i++ {
-			if w.hasOne {
-				for _, e := range w.single[s[i]] {
-					st.tryWild(w, e, s, leaf)
+	switch {
+	case w.pairs == nil && !w.hasOne:
+	case w.firstBytes != nil:
+		for _, c := range w.firstBytes {
+			for i := 0; i < len(s); i++ {
+				j := bytes.IndexByte(s[i:], c)
+				if j < 0 {
+					break
 				}
+				i += j
+				st.wildAt(w, s, i, leaf)
 			}
-			if w.pairs != nil && i+1 < len(s) {
-				k := uint16(s[i])<<8 | uint16(s[i+1])
-				if w.pairSet[k/64]&(1<<(k%64)) != 0 {
-					for _, e := range w.pairs[k] {
-						st.tryWild(w, e, s, leaf)
-					}
-				}
+		}
+	default:
+		for i := 0; i < len(s); i++ {
+			if w.first.has(s[i]) {
+				st.wildAt(w, s, i, leaf)
 			}
 		}
 	}
 	for _, e := range w.always {
 		st.tryWild(w, e, s, leaf)
+	}
+}
+
+// wildAt tries the wildcards filed under the byte or the pair of bytes at
+// s[i].
+func (st *state) wildAt(w *wildIndex, s []byte, i int, leaf int32) {
+	if w.hasOne {
+		for _, e := range w.single[s[i]] {
+			st.tryWild(w, e, s, leaf)
+		}
+	}
+	if w.pairs != nil && i+1 < len(s) {
+		k := uint16(s[i])<<8 | uint16(s[i+1])
+		if w.pairSet[k/64]&(1<<(k%64)) != 0 {
+			for _, e := range w.pairs[k] {
+				st.tryWild(w, e, s, leaf)
+			}
+		}
 	}
 }
 
