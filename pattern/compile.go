@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -144,6 +145,7 @@ type fieldMatcher struct {
 
 	exactT, numTextT, ciExactT *strTable[clauseRefs]
 
+	strMore  bool // has string operators other than exact values and exists
 	needNum  bool // parse numbers
 	needIP   bool // parse strings as IP addresses
 	needFold bool // fold strings
@@ -359,6 +361,7 @@ func buildSnapshot(entries []entry) *snapshot {
 		f.exactT, f.numTextT, f.ciExactT = newStrTable(f.exact), newStrTable(f.numText), newStrTable(f.ciExact)
 		f.exact, f.numText, f.ciExact = nil, nil, nil
 		f.wild.finish()
+		f.strMore = len(f.prefix.m) > 0 || len(f.suffix.m) > 0 || f.needFold || len(f.wild.entries) > 0 || f.needIP || len(f.anyBut) > 0
 		f.prefix.finish(false)
 		f.suffix.finish(true)
 		f.ciPref.finish(false)
@@ -389,6 +392,16 @@ func buildSnapshot(entries []entry) *snapshot {
 		} else {
 			s.keyed[best] = append(s.keyed[best], int32(i))
 		}
+		// check looks at the clauses in this order and stops at the first
+		// that does not hold: the rarest first, the key (which holds when
+		// the sub-rule is looked at) last.
+		rank := func(c int32) int {
+			if c == best {
+				return math.MaxInt
+			}
+			return clauseWeight[c] * sharers[c]
+		}
+		sort.SliceStable(sr.clauses, func(a, b int) bool { return rank(sr.clauses[a]) < rank(sr.clauses[b]) })
 	}
 	nc, nf, np := len(s.clauseField), len(s.fields), len(s.ids)
 	s.pool.New = func() any {

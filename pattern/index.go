@@ -107,7 +107,7 @@ type wildIndex struct {
 	// by byte.
 	firstBytes []byte
 	first      byteSet // the same bytes, as a set
-	always  []int32
+	always     []int32
 }
 
 type affixIdx struct {

@@ -368,6 +368,17 @@ func (st *state) onString(f int32, s []byte) {
 			st.markAll(cs, leaf)
 		}
 	}
+	// Most fields have exact values only (or exact values and exists):
+	// the other operators are out of line.
+	if fm.strMore {
+		st.onStringMore(fm, s, leaf)
+	}
+	st.markAll(fm.exists, leaf)
+}
+
+// onStringMore matches a string value against the operators of fm other
+// than exact values and exists.
+func (st *state) onStringMore(fm *fieldMatcher, s []byte, leaf int32) {
 	for k, l := range fm.prefix.lens {
 		if l > len(s) {
 			break
@@ -436,7 +447,6 @@ func (st *state) onString(f int32, s []byte) {
 			st.markAll(e.clauses, leaf)
 		}
 	}
-	st.markAll(fm.exists, leaf)
 }
 
 func (st *state) onNumber(f int32, t []byte) {
