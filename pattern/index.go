@@ -3,6 +3,7 @@ package pattern
 import (
 	"bytes"
 	"math/bits"
+	"slices"
 )
 
 // Indexes that keep the cost of a value look-up independent of how many
@@ -97,10 +98,13 @@ type wildIndex struct {
 	gid     []int32 // entry → snapshot-wide id, for de-duplication
 	pre     affixIdx
 	suf     affixIdx
-	pairs   map[uint16][]int32
-	pairSet []uint64 // bitmap of the keys of pairs
-	single  [256][]int32
-	hasOne  bool
+	pairs   map[uint16][]int32 // while building; then pairKeys and pairEnts
+	pairSet []uint64           // bitmap of the keys of pairs
+	// pairKeys are the keys of pairs, sorted, and pairEnts their entries
+	pairKeys []uint16
+	pairEnts [][]int32
+	single   [256][]int32
+	hasOne   bool
 	// firstBytes lists the distinct first bytes of the pairs and single
 	// bytes, when there are at most maxFirstBytes of them: the value is
 	// then searched for each (bytes.IndexByte) instead of looked at byte
@@ -144,6 +148,13 @@ func (w *wildIndex) finish() {
 	}
 	for _, c := range all {
 		w.first.add(c)
+	}
+	for k := range w.pairs {
+		w.pairKeys = append(w.pairKeys, k)
+	}
+	slices.Sort(w.pairKeys)
+	for _, k := range w.pairKeys {
+		w.pairEnts = append(w.pairEnts, w.pairs[k])
 	}
 	if len(all) <= maxFirstBytes {
 		w.firstBytes = all
@@ -248,7 +259,8 @@ func (st *state) wildAt(w *wildIndex, s []byte, i int, leaf int32) {
 	if w.pairs != nil && i+1 < len(s) {
 		k := uint16(s[i])<<8 | uint16(s[i+1])
 		if w.pairSet[k/64]&(1<<(k%64)) != 0 {
-			for _, e := range w.pairs[k] {
+			p, _ := slices.BinarySearch(w.pairKeys, k)
+			for _, e := range w.pairEnts[p] {
 				st.tryWild(w, e, s, leaf)
 			}
 		}

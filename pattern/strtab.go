@@ -6,29 +6,66 @@ import (
 	"math/rand/v2"
 )
 
-// strTable is a read-only map from strings to clauses, built once per
+// strTable is a read-only map from strings to values, built once per
 // snapshot, for the value look-ups on the hot path (exact strings, folded
-// strings, number literals, prefixes and suffixes, anything-but lists). A
-// Go map costs ~150 instructions per look-up of a short string here; this
-// costs ~40: a table of at most two strings is searched in order, a larger
-// one is hashed (wyhash's mixing, seeded at random per table so that no
-// choice of pattern values makes long probe chains) with open addressing
-// at most half full.
+// strings, number literals, prefixes and suffixes, anything-but lists, the
+// wildcard index). A Go map costs ~150 instructions per look-up of a short
+// string here; this costs ~40.
+//
+// A string is described by its length and two words: its first and last
+// eight bytes (overlapping when shorter than 16; for fewer than eight
+// bytes, its first and last four, or its bytes), which for a string of at
+// most 16 bytes are all of it, so that equal words and length are equal
+// strings. A filter of (length, first byte) pairs rejects most strings
+// first; the slots, at most half full, are found by a hash of the words,
+// with a random multiplier per table. Should many strings share their
+// words (long ones that differ only in the middle), which would make long
+// probe chains, the table hashes every byte (wyhash, seeded at random)
+// instead.
 type strTable[V any] struct {
-	keys  []string
-	vals  []V
-	slots []strSlot // nil for a table searched in order
-	seed  uint64
-	shift uint8
+	keys   []string
+	vals   []V
+	filter [4]uint64 // bit filterBit(len, first byte) of each key
+	slots  []strSlot
+	mul    uint64 // odd multiplier of the word hash
+	seed   uint64 // seed of the full hash
+	full   bool   // hash every byte
+	shift  uint8
 }
 
 type strSlot struct {
-	h   uint64
-	idx int32 // 1 + index in keys; 0: empty
+	w0, w1 uint64
+	n      int32
+	idx    int32 // 1 + index in keys; 0: empty
 }
 
-// smallTable is the most strings searched in order.
-const smallTable = 2
+// strWords returns the length-and-words description of s.
+func strWords(s []byte) (w0, w1 uint64) {
+	switch n := len(s); {
+	case n >= 8:
+		return binary.LittleEndian.Uint64(s), binary.LittleEndian.Uint64(s[n-8:])
+	case n >= 4:
+		return uint64(binary.LittleEndian.Uint32(s)) | uint64(binary.LittleEndian.Uint32(s[n-4:]))<<32, 0
+	case n > 0:
+		return uint64(s[0]) | uint64(s[n>>1])<<8 | uint64(s[n-1])<<16, 0
+	}
+	return 0, 0
+}
+
+func (t *strTable[V]) hash(s []byte, w0, w1 uint64) uint64 {
+	if t.full {
+		return hashStr(t.seed, s) >> (t.shift & 63)
+	}
+	return t.wordHash(len(s), w0, w1)
+}
+
+func (t *strTable[V]) wordHash(n int, w0, w1 uint64) uint64 {
+	return (w0 ^ bits.RotateLeft64(w1, 31) ^ uint64(n)<<53) * t.mul >> (t.shift & 63)
+}
+
+// maxProbe is the longest probe chain the word hash may make before a
+// table hashes every byte instead.
+const maxProbe = 8
 
 // newStrTable returns the table of m's entries (nil for none).
 func newStrTable[V any](m map[string]V) *strTable[V] {
@@ -39,46 +76,64 @@ func newStrTable[V any](m map[string]V) *strTable[V] {
 	for k, v := range m {
 		t.keys = append(t.keys, k)
 		t.vals = append(t.vals, v)
+		f := filterBit(len(k), '"')
+		if k != "" {
+			f = filterBit(len(k), k[0])
+		}
+		t.filter[f>>6] |= 1 << (f & 63)
 	}
-	if len(m) <= smallTable {
-		return t
-	}
-	size := 8
+	size := 4
 	for size < 2*len(m) {
 		size *= 2
 	}
-	t.slots = make([]strSlot, size)
 	t.shift = uint8(64 - bits.TrailingZeros(uint(size)))
-	t.seed = rand.Uint64()
-	for k, key := range t.keys {
-		h := hashStr(t.seed, []byte(key))
-		i := h >> t.shift
-		for t.slots[i].idx != 0 {
-			i = (i + 1) & uint64(size-1)
+	t.mul, t.seed = rand.Uint64()|1, rand.Uint64()
+	for _, full := range []bool{false, true} {
+		t.full = full
+		t.slots = make([]strSlot, size)
+		longest := 0
+		for k, key := range t.keys {
+			b := []byte(key)
+			w0, w1 := strWords(b)
+			i, probe := t.hash(b, w0, w1), 0
+			for ; t.slots[i].idx != 0; probe++ {
+				i = (i + 1) & uint64(size-1)
+			}
+			longest = max(longest, probe)
+			t.slots[i] = strSlot{w0: w0, w1: w1, n: int32(len(key)), idx: int32(k + 1)}
 		}
-		t.slots[i] = strSlot{h: h, idx: int32(k + 1)}
+		if longest <= maxProbe {
+			break
+		}
 	}
 	return t
 }
 
 // get returns the value filed under s.
 func (t *strTable[V]) get(s []byte) (v V, ok bool) {
-	if t.slots == nil {
-		for k, key := range t.keys {
-			if len(key) == len(s) && equalStr(s, key) {
-				return t.vals[k], true
-			}
-		}
+	f := filterBit(len(s), '"')
+	if len(s) > 0 {
+		f = filterBit(len(s), s[0])
+	}
+	if t.filter[f>>6]>>(f&63)&1 == 0 {
 		return v, false
 	}
-	h := hashStr(t.seed, s)
+	w0, w1 := strWords(s)
+	var i uint64
+	if t.full {
+		i = hashStr(t.seed, s) >> (t.shift & 63)
+	} else {
+		i = t.wordHash(len(s), w0, w1)
+	}
 	mask := uint64(len(t.slots) - 1)
-	for i := h >> t.shift; ; i = (i + 1) & mask {
-		e := t.slots[i]
+	for ; ; i = (i + 1) & mask {
+		e := &t.slots[i]
 		if e.idx == 0 {
 			return v, false
 		}
-		if e.h == h && equalStr(s, t.keys[e.idx-1]) {
+		// Equal words and length are equal strings up to 16 bytes; beyond,
+		// the bytes between the first and the last eight are compared too.
+		if e.w0 == w0 && e.w1 == w1 && int(e.n) == len(s) && (len(s) <= 16 || equalMid(s, t.keys[e.idx-1])) {
 			return t.vals[e.idx-1], true
 		}
 	}
@@ -163,4 +218,21 @@ func equalStr(s []byte, key string) bool {
 		return true
 	}
 	return string(s) == key
+}
+
+// equalMid reports whether s[8:len(s)-8] and key[8:len(key)-8] are equal,
+// for strings of the same length, longer than 16 bytes (whose first and
+// last eight bytes are known to be equal).
+func equalMid(s []byte, key string) bool {
+	k := stringBytes(key)
+	n := len(s)
+	if n > len(k) {
+		return false
+	}
+	for i := 8; i < n-8; i += 8 {
+		if binary.LittleEndian.Uint64(s[i:]) != binary.LittleEndian.Uint64(k[i:]) {
+			return false
+		}
+	}
+	return true
 }
