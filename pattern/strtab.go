@@ -87,9 +87,11 @@ func newStrTable[V any](m map[string]V) *strTable[V] {
 		size *= 2
 	}
 	t.shift = uint8(64 - bits.TrailingZeros(uint(size)))
-	t.mul, t.seed = rand.Uint64()|1, rand.Uint64()
-	for _, full := range []bool{false, true} {
-		t.full = full
+	t.seed = rand.Uint64()
+	// A few multipliers are tried before hashing every byte: a long chain
+	// may be bad luck rather than strings that share their words.
+	for try := 0; try < 5; try++ {
+		t.mul, t.full = rand.Uint64()|1, try == 4
 		t.slots = make([]strSlot, size)
 		longest := 0
 		for k, key := range t.keys {
