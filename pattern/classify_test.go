@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -114,5 +115,24 @@ func TestOtherClassifiers(t *testing.T) {
 			t.Run("bench-rules", TestBenchRulesAgree)
 			t.Run("scan-reference", func(t *testing.T) { checkScanReference(t, 4) })
 		})
+	}
+}
+
+// TestDigits checks the word-at-a-time digit run against a byte loop, for
+// every byte value after runs of every length.
+func TestDigits(t *testing.T) {
+	for n := 0; n < 12; n++ {
+		for v := range 256 {
+			for pad := 0; pad < 10; pad++ {
+				b := []byte(strings.Repeat("7", n) + string([]byte{byte(v)}) + strings.Repeat("0", pad))
+				want := 0
+				for want < len(b) && isDigit(b[want]) {
+					want++
+				}
+				if got := digits(b, 0); got != want {
+					t.Fatalf("digits(%q) = %d, want %d", b, got, want)
+				}
+			}
+		}
 	}
 }
