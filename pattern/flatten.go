@@ -261,10 +261,8 @@ func (st *state) value(n *pathNode, i, depth int) int {
 // checks what object, array and value check, in the same order, and fails
 // with the same errors at the same offsets.
 func (st *state) skip(i, depth int) int {
-	b := st.b
+	b, masks := st.b, st.masks
 	base := depth
-	inObj := false // the innermost open container (when depth > base) is an object
-	inKey := false // the string being read is a key
 	var c byte
 value:
 	if i >= len(b) {
@@ -272,7 +270,12 @@ value:
 	}
 	c = b[i]
 	if c == '"' {
-		goto str
+		if j := nextSpecial(masks, i+1); j < len(b) && b[j] == '"' {
+			i = j + 1
+		} else if i = st.skipString(i); i < 0 {
+			return -1
+		}
+		goto after
 	}
 	switch {
 	case c == '{':
@@ -281,7 +284,6 @@ value:
 		}
 		depth++
 		st.kinds[depth>>6] |= 1 << (depth & 63)
-		inObj = true
 		if i++; i < len(b) && b[i] == '}' {
 			i++
 			goto closed
@@ -297,7 +299,6 @@ value:
 		}
 		depth++
 		st.kinds[depth>>6] &^= 1 << (depth & 63)
-		inObj = false
 		if i = skipWS(b, i+1); i < len(b) && b[i] == ']' {
 			i++
 			goto closed
@@ -323,36 +324,36 @@ after: // a value has been read
 		return st.failAt(i, "unexpected end of input")
 	}
 	c = b[i]
-	if inObj {
-		switch c {
-		case ',':
+	if st.kinds[depth>>6]>>(depth&63)&1 != 0 { // in an object
+		if c == ',' {
 			i++
 			goto key
-		case '}':
+		}
+		if c == '}' {
 			i++
 			goto closed
 		}
-	} else {
-		switch c {
-		case ',':
-			i++
-			goto value
-		case ']':
-			i++
-			goto closed
+		if isWS(c) {
+			i = skipWS(b, i)
+			goto after
 		}
+		return st.failAt(i, "expected ',' or '}'")
+	}
+	if c == ',' {
+		i++
+		goto value
+	}
+	if c == ']' {
+		i++
+		goto closed
 	}
 	if isWS(c) {
 		i = skipWS(b, i)
 		goto after
 	}
-	if inObj {
-		return st.failAt(i, "expected ',' or '}'")
-	}
 	return st.failAt(i, "expected ',' or ']'")
 closed: // the innermost container has been closed
 	depth--
-	inObj = st.kinds[depth>>6]>>(depth&63)&1 != 0
 	goto after
 key: // a key is next in an object
 	if i >= len(b) || b[i] != '"' {
@@ -362,33 +363,13 @@ key: // a key is next in an object
 		}
 		return st.failAt(i, "expected a string key")
 	}
-	inKey = true
-str: // a string starts at b[i]
-	if j := nextSpecial(st.masks, i+1); j < len(b) && b[j] == '"' {
+	// Keys are read here rather than at value, which would have to tell
+	// them from values by a branch that alternates (mispredicted).
+	if j := nextSpecial(masks, i+1); j < len(b) && b[j] == '"' {
 		i = j + 1
-	} else {
-		start := i
-		for i = j; ; {
-			if i < len(b) {
-				if c = b[i]; c == '"' {
-					i++
-					break
-				}
-				if c == '\\' {
-					if n, ok := escapeLen(b, i); ok {
-						i = nextSpecial(st.masks, i+n)
-						continue
-					}
-				}
-			}
-			_, i = st.str(start, &st.strBuf) // records why the string is invalid
-			return i
-		}
+	} else if i = st.skipString(i); i < 0 {
+		return -1
 	}
-	if !inKey {
-		goto after
-	}
-	inKey = false
 	if i >= len(b) || b[i] != ':' {
 		if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
 			return st.failAt(i, "expected ':'")
