@@ -232,6 +232,10 @@ func (st *state) value(n *pathNode, i, depth int) int {
 	case n.field < 0:
 		return st.skip(i, depth)
 	case c == '"':
+		if j := nextSpecial(st.masks, i+1); j < len(b) && b[j] == '"' {
+			st.onString(n.field, b[i+1:j])
+			return j + 1
+		}
 		s, j := st.str(i, &st.strBuf)
 		if j >= 0 {
 			st.onString(n.field, s)
