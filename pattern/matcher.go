@@ -356,7 +356,10 @@ func (st *state) leaf(f int32) int32 {
 		return -1
 	}
 	st.leaves = append(st.leaves, leafRec{start: int32(len(st.trailBuf)), n: int32(len(st.trail))})
-	st.trailBuf = append(st.trailBuf, st.trail...)
+	//lint:ignore S1011 trails are one or two entries long: a loop beats the memmove call of append(...)
+	for _, t := range st.trail {
+		st.trailBuf = append(st.trailBuf, t)
+	}
 	return int32(len(st.leaves) - 1)
 }
 
