@@ -63,9 +63,11 @@ func (t *strTable[V]) wordHash(n int, w0, w1 uint64) uint64 {
 	return (w0 ^ bits.RotateLeft64(w1, 31) ^ uint64(n)<<53) * t.mul >> (t.shift & 63)
 }
 
-// maxProbe is the longest probe chain the word hash may make before a
-// table hashes every byte instead.
-const maxProbe = 8
+// maxRun is the longest run of occupied slots the word hash may make
+// before a table hashes every byte instead. A look-up, hit or miss, probes
+// at most the run its hash falls in, so this bounds the work for any
+// value, whatever the event.
+const maxRun = 16
 
 // newStrTable returns the table of m's entries (nil for none).
 func newStrTable[V any](m map[string]V) *strTable[V] {
@@ -93,22 +95,35 @@ func newStrTable[V any](m map[string]V) *strTable[V] {
 	for try := 0; try < 5; try++ {
 		t.mul, t.full = rand.Uint64()|1, try == 4
 		t.slots = make([]strSlot, size)
-		longest := 0
 		for k, key := range t.keys {
 			b := []byte(key)
 			w0, w1 := strWords(b)
-			i, probe := t.hash(b, w0, w1), 0
-			for ; t.slots[i].idx != 0; probe++ {
+			i := t.hash(b, w0, w1)
+			for t.slots[i].idx != 0 {
 				i = (i + 1) & uint64(size-1)
 			}
-			longest = max(longest, probe)
 			t.slots[i] = strSlot{w0: w0, w1: w1, n: int32(len(key)), idx: int32(k + 1)}
 		}
-		if longest <= maxProbe {
+		if t.longestRun() <= maxRun {
 			break
 		}
 	}
 	return t
+}
+
+// longestRun returns the length of the longest run of occupied slots
+// (which may wrap around the end).
+func (t *strTable[V]) longestRun() int {
+	longest, run := 0, 0
+	for k := 0; k < 2*len(t.slots); k++ { // twice round, for a run that wraps
+		if t.slots[k%len(t.slots)].idx == 0 {
+			run = 0
+			continue
+		}
+		run++
+		longest = max(longest, run)
+	}
+	return min(longest, len(t.slots))
 }
 
 // get returns the value filed under s.
