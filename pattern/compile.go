@@ -138,7 +138,8 @@ type fieldMatcher struct {
 	ciPref     affixTable            // folded
 	ciSuff     affixTable            // folded
 	wild       wildIndex
-	ranges     []rangeEntry
+	ranges     []rangeEntry // while building; then numRanges
+	numRanges  *numIndex
 	ips        ipTable
 	anyBut     []anyButEntry
 	exists     clauseRefs // exists:true
@@ -361,6 +362,7 @@ func buildSnapshot(entries []entry) *snapshot {
 		f.exactT, f.numTextT, f.ciExactT = newStrTable(f.exact), newStrTable(f.numText), newStrTable(f.ciExact)
 		f.exact, f.numText, f.ciExact = nil, nil, nil
 		f.wild.finish()
+		f.numRanges, f.ranges = newNumIndex(f.ranges), nil
 		f.strMore = len(f.prefix.m) > 0 || len(f.suffix.m) > 0 || f.needFold || len(f.wild.entries) > 0 || f.needIP || len(f.anyBut) > 0
 		f.prefix.finish(false)
 		f.suffix.finish(true)

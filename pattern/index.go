@@ -2,6 +2,7 @@ package pattern
 
 import (
 	"bytes"
+	"math"
 	"math/bits"
 	"slices"
 )
@@ -275,5 +276,92 @@ func (st *state) tryWild(w *wildIndex, e int32, s []byte, leaf int32) {
 	st.wildSeen[g] = st.wildSeq
 	if w.entries[e].w.match(s) {
 		st.markAll(w.entries[e].clauses, leaf)
+	}
+}
+
+// numIndex finds the numeric ranges that contain a number in O(log n + the
+// ranges found), whatever the number of ranges on a field: their ends cut
+// the numbers into segments, and a segment tree over the segments files
+// each range under O(log n) nodes, so that the nodes on the path from a
+// segment's leaf to the root hold exactly the ranges that contain it.
+type numIndex struct {
+	points []int64      // segment k is [points[k], points[k+1]); points[0] is MinInt64
+	size   int          // the number of leaves, a power of two
+	nodes  []clauseRefs // the tree, in an array: node 1 is the root, k's children 2k and 2k+1
+}
+
+func newNumIndex(ranges []rangeEntry) *numIndex {
+	type interval struct {
+		a, b int64 // closed: quantized numbers are integers, so open ends move by one
+		cs   clauseRefs
+	}
+	var ivs []interval
+	points := []int64{math.MinInt64}
+	for _, e := range ranges {
+		a, b := e.r.lo, e.r.hi
+		if e.r.loOpen {
+			if a == math.MaxInt64 {
+				continue
+			}
+			a++
+		}
+		if e.r.hiOpen {
+			if b == math.MinInt64 {
+				continue
+			}
+			b--
+		}
+		if a > b {
+			continue
+		}
+		ivs = append(ivs, interval{a, b, e.clauses})
+		points = append(points, a)
+		if b != math.MaxInt64 {
+			points = append(points, b+1)
+		}
+	}
+	if len(ivs) == 0 {
+		return nil
+	}
+	slices.Sort(points)
+	points = slices.Compact(points)
+	x := &numIndex{points: points, size: 1}
+	for x.size < len(points) {
+		x.size *= 2
+	}
+	x.nodes = make([]clauseRefs, 2*x.size)
+	for _, v := range ivs {
+		l, r := x.segment(v.a)+x.size, x.segment(v.b)+x.size+1
+		for ; l < r; l, r = l>>1, r>>1 {
+			if l&1 == 1 {
+				x.nodes[l] = append(x.nodes[l], v.cs...)
+				l++
+			}
+			if r&1 == 1 {
+				r--
+				x.nodes[r] = append(x.nodes[r], v.cs...)
+			}
+		}
+	}
+	return x
+}
+
+// segment returns the segment of q: the last k with points[k] <= q.
+func (x *numIndex) segment(q int64) int {
+	lo, hi := 0, len(x.points) // points[lo] <= q < points[hi] (hi may be past the end)
+	for hi-lo > 1 {
+		mid := int(uint(lo+hi) >> 1)
+		if x.points[mid] <= q {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+func (st *state) matchRanges(x *numIndex, q int64, leaf int32) {
+	for n := x.segment(q) + x.size; n >= 1; n >>= 1 {
+		st.markAll(x.nodes[n], leaf)
 	}
 }

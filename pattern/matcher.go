@@ -473,10 +473,8 @@ func (st *state) onNumber(f int32, t []byte) {
 				st.markAll(cs, leaf)
 			}
 		}
-		for i := range fm.ranges {
-			if fm.ranges[i].r.contains(q) {
-				st.markAll(fm.ranges[i].clauses, leaf)
-			}
+		if fm.numRanges != nil {
+			st.matchRanges(fm.numRanges, q, leaf)
 		}
 	}
 	for i := range fm.anyBut {

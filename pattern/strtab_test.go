@@ -3,6 +3,7 @@ package pattern
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -54,5 +55,56 @@ func TestStrTable(t *testing.T) {
 	}
 	if !newStrTable(m).full {
 		t.Errorf("100 strings with the same first and last words: the table should hash every byte")
+	}
+}
+
+// TestNumIndex compares the numeric range index with testing every range,
+// on random sets of open, closed and unbounded ranges and on the numbers
+// at and around their ends.
+func TestNumIndex(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	pick := func() int64 {
+		switch r.IntN(8) {
+		case 0:
+			return qMin
+		case 1:
+			return qMax
+		}
+		return int64(r.IntN(40)) - 20
+	}
+	for trial := range 2000 {
+		var ranges []rangeEntry
+		for c := range 1 + r.IntN(30) {
+			lo, hi := pick(), pick()
+			if lo > hi {
+				lo, hi = hi, lo
+			}
+			ranges = append(ranges, rangeEntry{r: numRange{lo: lo, hi: hi, loOpen: r.IntN(2) == 0, hiOpen: r.IntN(2) == 0}, clauses: clauseRefs{int32(c)}})
+		}
+		x := newNumIndex(ranges)
+		var probes []int64
+		for _, e := range ranges {
+			for d := int64(-1); d <= 1; d++ {
+				probes = append(probes, e.r.lo+d, e.r.hi+d)
+			}
+		}
+		for _, q := range probes {
+			var want, got []int32
+			for _, e := range ranges {
+				if e.r.contains(q) {
+					want = append(want, e.clauses...)
+				}
+			}
+			if x != nil {
+				for n := x.segment(q) + x.size; n >= 1; n >>= 1 {
+					got = append(got, x.nodes[n]...)
+				}
+			}
+			slices.Sort(want)
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("trial %d: ranges %v: number %d in %v, want %v", trial, ranges, q, got, want)
+			}
+		}
 	}
 }
