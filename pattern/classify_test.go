@@ -87,9 +87,8 @@ func FuzzClassify(f *testing.F) {
 	})
 }
 
-// TestMain runs the whole package, the fuzzers too, on a lesser
-// classifier when PATTERN_SIMD is set: PATTERN_SIMD=0 go test for the
-// portable one, 1 for SSE2 on amd64.
+// TestMain runs the whole package, the fuzzers too, on the portable
+// classifier when PATTERN_SIMD=0 is set (PATTERN_SIMD=0 go test).
 func TestMain(m *testing.M) {
 	if v := os.Getenv("PATTERN_SIMD"); v != "" {
 		level, err := strconv.Atoi(v)
