@@ -123,6 +123,7 @@ type anyButEntry struct {
 
 // fieldMatcher indexes the values of every clause on one field.
 type fieldMatcher struct {
+	id    int32                 // the field's id
 	exact map[string]clauseRefs // strings (while building; then exactT)
 	// exactFirst holds the first bytes of the exact strings (all bytes when
 	// one is empty): a value starting with another byte needs no look-up
@@ -288,7 +289,7 @@ func buildSnapshot(entries []entry) *snapshot {
 		}
 		id := int32(len(s.fields))
 		fieldIDs[path] = id
-		s.fields = append(s.fields, &fieldMatcher{})
+		s.fields = append(s.fields, &fieldMatcher{id: id})
 		n := s.root
 		for _, seg := range strings.Split(path, ".") {
 			if n.children == nil {
@@ -301,7 +302,7 @@ func buildSnapshot(entries []entry) *snapshot {
 			}
 			n = c
 		}
-		n.field = id
+		n.field, n.fm = id, s.fields[id]
 		return id
 	}
 	for pi, e := range entries {

@@ -30,8 +30,9 @@ func (e *eventError) Unwrap() error { return ErrInvalidEvent }
 // pathNode is one step of the tree of field paths some pattern uses.
 type pathNode struct {
 	children map[string]*pathNode
-	keys     *keyTable // children and deeper descendants by dotted name; nil without children
-	field    int32     // the field whose path ends here, or -1
+	keys     *keyTable     // children and deeper descendants by dotted name; nil without children
+	field    int32         // the field whose path ends here, or -1
+	fm       *fieldMatcher // its matchers (nil without a field): one load from the node, not three
 }
 
 // strSpecial marks the bytes that end the fast scan of a string.
@@ -229,28 +230,28 @@ func (st *state) value(n *pathNode, i, depth int) int {
 		return st.object(n, i, depth+1)
 	case c == '[':
 		return st.array(n, i, depth+1)
-	case n.field < 0:
+	case n.fm == nil:
 		return st.skip(i, depth)
 	case c == '"':
 		if j := nextSpecial(st.masks, i+1); j < len(b) && b[j] == '"' {
-			st.onString(n.field, b[i+1:j])
+			st.matchString(n.fm, b[i+1:j])
 			return j + 1
 		}
 		s, j := st.str(i, &st.strBuf)
 		if j >= 0 {
-			st.onString(n.field, s)
+			st.matchString(n.fm, s)
 		}
 		return j
 	case c == '-' || isDigit(c):
 		j := st.number(i)
 		if j >= 0 {
-			st.onNumber(n.field, b[i:j])
+			st.matchNumber(n.fm, b[i:j])
 		}
 		return j
 	default:
 		k, j := st.literal(i)
 		if j >= 0 {
-			st.onLiteral(n.field, k)
+			st.matchLiteral(n.fm, k)
 		}
 		return j
 	}

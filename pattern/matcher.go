@@ -363,9 +363,15 @@ func (st *state) leaf(f int32) int32 {
 	return int32(len(st.leaves) - 1)
 }
 
-func (st *state) onString(f int32, s []byte) {
-	fm := st.s.fields[f]
-	leaf := st.leaf(f)
+// onString, onNumber and onLiteral match a value of field f.
+func (st *state) onString(f int32, s []byte)   { st.matchString(st.s.fields[f], s) }
+func (st *state) onNumber(f int32, t []byte)   { st.matchNumber(st.s.fields[f], t) }
+func (st *state) onLiteral(f int32, k tokKind) { st.matchLiteral(st.s.fields[f], k) }
+
+// matchString, matchNumber and matchLiteral match a value of the field
+// whose matchers are fm.
+func (st *state) matchString(fm *fieldMatcher, s []byte) {
+	leaf := st.leaf(fm.id)
 	if fm.exactT != nil && (len(s) == 0 || fm.exactFirst.has(s[0])) {
 		if cs, ok := fm.exactT.get(s); ok {
 			st.markAll(cs, leaf)
@@ -452,9 +458,8 @@ func (st *state) onStringMore(fm *fieldMatcher, s []byte, leaf int32) {
 	}
 }
 
-func (st *state) onNumber(f int32, t []byte) {
-	fm := st.s.fields[f]
-	leaf := st.leaf(f)
+func (st *state) matchNumber(fm *fieldMatcher, t []byte) {
+	leaf := st.leaf(fm.id)
 	if fm.numTextT != nil {
 		if cs, ok := fm.numTextT.get(t); ok {
 			st.markAll(cs, leaf)
@@ -487,9 +492,8 @@ func (st *state) onNumber(f int32, t []byte) {
 	st.markAll(fm.exists, leaf)
 }
 
-func (st *state) onLiteral(f int32, k tokKind) {
-	fm := st.s.fields[f]
-	leaf := st.leaf(f)
+func (st *state) matchLiteral(fm *fieldMatcher, k tokKind) {
+	leaf := st.leaf(fm.id)
 	switch k {
 	case tTrue:
 		st.markAll(fm.trueC, leaf)
