@@ -4,22 +4,23 @@
 //
 // For each 64-byte block of b, writes the bitmap of its quotes, backslashes
 // and bytes below 0x20 (bit k for byte k) to masks. SSE2 is part of amd64,
-// so no CPU check is needed. Per 16 bytes: one load, three byte compares
-// (quote, backslash, and x == min(x, 0x1f) for the control bytes), two ors
-// and a PMOVMSKB.
+// so no CPU check is needed. Per 16 bytes x: y = x^0x02 is at most 0x20
+// exactly for the quote and the control bytes (the xor maps 0x22 to 0x20
+// and keeps every byte below 0x20 below it), found as y == min(y, 0x20);
+// one more compare finds the backslashes; PMOVMSKB gathers the 16 bits.
 TEXT ·classifySSE2(SB), NOSPLIT, $0-24
 	MOVQ b+0(FP), SI
 	MOVQ blocks+8(FP), CX
 	MOVQ masks+16(FP), DI
 	TESTQ CX, CX
 	JEQ done
-	MOVQ $0x2222222222222222, AX
+	MOVQ $0x0202020202020202, AX
 	MOVQ AX, X8
 	PUNPCKLQDQ X8, X8
 	MOVQ $0x5c5c5c5c5c5c5c5c, AX
 	MOVQ AX, X9
 	PUNPCKLQDQ X9, X9
-	MOVQ $0x1f1f1f1f1f1f1f1f, AX
+	MOVQ $0x2020202020202020, AX
 	MOVQ AX, X10
 	PUNPCKLQDQ X10, X10
 
@@ -30,48 +31,40 @@ loop:
 	MOVOU 48(SI), X3
 
 	MOVO X0, X4
-	PCMPEQB X8, X4
-	MOVO X0, X5
-	PCMPEQB X9, X5
-	POR X5, X4
-	MOVO X0, X5
+	PXOR X8, X4
+	MOVO X4, X5
 	PMINUB X10, X5
-	PCMPEQB X0, X5
-	POR X5, X4
-	PMOVMSKB X4, AX
+	PCMPEQB X4, X5
+	PCMPEQB X9, X0
+	POR X0, X5
+	PMOVMSKB X5, AX
 
 	MOVO X1, X4
-	PCMPEQB X8, X4
-	MOVO X1, X5
-	PCMPEQB X9, X5
-	POR X5, X4
-	MOVO X1, X5
+	PXOR X8, X4
+	MOVO X4, X5
 	PMINUB X10, X5
-	PCMPEQB X1, X5
-	POR X5, X4
-	PMOVMSKB X4, BX
+	PCMPEQB X4, X5
+	PCMPEQB X9, X1
+	POR X1, X5
+	PMOVMSKB X5, BX
 
 	MOVO X2, X4
-	PCMPEQB X8, X4
-	MOVO X2, X5
-	PCMPEQB X9, X5
-	POR X5, X4
-	MOVO X2, X5
+	PXOR X8, X4
+	MOVO X4, X5
 	PMINUB X10, X5
-	PCMPEQB X2, X5
-	POR X5, X4
-	PMOVMSKB X4, DX
+	PCMPEQB X4, X5
+	PCMPEQB X9, X2
+	POR X2, X5
+	PMOVMSKB X5, DX
 
 	MOVO X3, X4
-	PCMPEQB X8, X4
-	MOVO X3, X5
-	PCMPEQB X9, X5
-	POR X5, X4
-	MOVO X3, X5
+	PXOR X8, X4
+	MOVO X4, X5
 	PMINUB X10, X5
-	PCMPEQB X3, X5
-	POR X5, X4
-	PMOVMSKB X4, R8
+	PCMPEQB X4, X5
+	PCMPEQB X9, X3
+	POR X3, X5
+	PMOVMSKB X5, R8
 
 	SHLQ $16, BX
 	SHLQ $32, DX
