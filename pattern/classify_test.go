@@ -10,6 +10,15 @@ import (
 	"testing"
 )
 
+// strSpecial marks the bytes a string's scan stops at: the bitmap's bits.
+var strSpecial = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
 // naiveMasks is the bitmap specialMasks must produce, byte by byte.
 func naiveMasks(b []byte) []uint64 {
 	m := make([]uint64, len(b)/64+1)

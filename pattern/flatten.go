@@ -7,11 +7,13 @@ import (
 	"unicode/utf8"
 )
 
-// The event is read once by a hand-written JSON scanner that validates all of
-// it but materialises nothing: it walks the tree of field paths the patterns
+// The event is read by a hand-written JSON scanner that validates all of it
+// but materialises nothing: it walks the tree of field paths the patterns
 // use (pathNode), skips every subtree no pattern mentions, and hands each
-// value found at a referenced path straight to that field's matchers. Strings
-// are unescaped only when they contain escapes, into a reused buffer.
+// value found at a referenced path straight to that field's matchers. It
+// finds the end of a string in the bitmap of special bytes made first
+// (classify.go). Strings are unescaped only when they contain escapes, into
+// a reused buffer.
 
 // ErrInvalidEvent is returned (wrapped) when the event is not a JSON object.
 var ErrInvalidEvent = errors.New("event is not valid JSON")
@@ -34,15 +36,6 @@ type pathNode struct {
 	field    int32         // the field whose path ends here, or -1
 	fm       *fieldMatcher // its matchers (nil without a field): one load from the node, not three
 }
-
-// strSpecial marks the bytes that end the fast scan of a string.
-var strSpecial = func() (t [256]bool) {
-	for c := 0; c < 0x20; c++ {
-		t[c] = true
-	}
-	t['"'], t['\\'] = true, true
-	return t
-}()
 
 // failAt records the first error, at offset i, and returns -1: the scanning
 // functions return the offset after what they read, or -1 once st.err is set.
@@ -98,11 +91,11 @@ func (st *state) scan(root *pathNode) error {
 // object reads an object at b[i] ('{') whose path node n has children.
 //
 // Most of its keys name nothing and most of its values are strings, so
-// both are read here without a call when they are short and plain: a key of
-// at most 16 bytes is two words, looked up in n.keys only when some name
-// has its length, and a string value is searched eight bytes at a time in
-// place. Anything else (escapes, long keys, the last bytes of the event)
-// goes the long way, which also reports errors.
+// both are read here without a call when they are plain: a key is looked up
+// in n.keys only when some name has its length and first byte (most are
+// not), and a string value is skipped to the next special byte. Anything
+// else (escapes, invalid strings) goes the long way, which also reports
+// errors.
 func (st *state) object(n *pathNode, i, depth int) int {
 	if depth > maxEventDepth {
 		return st.failAt(i, "nesting too deep")
@@ -261,7 +254,7 @@ func (st *state) value(n *pathNode, i, depth int) int {
 // the offset after it. depth is the nesting of the enclosing object or
 // array. It is the scanner without a path, as one loop over the tokens: the
 // kind of each open object or array is kept in a bit stack instead of
-// recursing, strings are searched eight bytes at a time in place, and
+// recursing, a string ends at the next special byte of the bitmap, and
 // whitespace is only looked for where the expected byte is not found. It
 // checks what object, array and value check, in the same order, and fails
 // with the same errors at the same offsets.
