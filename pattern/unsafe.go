@@ -17,8 +17,9 @@ func stringBytes(s string) []byte {
 }
 
 // load64 returns b[i:i+8] as a little-endian word. The caller guarantees
-// 0 <= i and i+8 <= len(b); the string search loops check exactly that, and
-// this spares them the slice bounds checks of b[i:] (a third of the loop).
+// 0 <= i and i+8 <= len(b) (the portable classifier, the key look-up and
+// the digit runs check exactly that), and this spares them the slice bounds
+// checks of b[i:].
 func load64(b []byte, i int) uint64 {
 	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))[:])
 }
