@@ -240,21 +240,21 @@ func javaParseInt(s string) (int, bool) {
 			return 0, false
 		}
 	}
-	v := 0
+	v := int64(0) // not int: 1<<31 must fit on 32-bit platforms too
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return 0, false
 		}
-		v = v*10 + int(s[i]-'0')
+		v = v*10 + int64(s[i]-'0')
 		if v > 1<<31 {
 			return 0, false
 		}
 	}
 	if neg {
-		return -v, true
+		return int(-v), true
 	}
 	if v > 1<<31-1 {
 		return 0, false
 	}
-	return v, true
+	return int(v), true
 }

@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -46,7 +47,8 @@ func (r *clauseRefs) add(c int32) {
 // names: one map look-up per distinct operand length.
 type affixTable struct {
 	lens []int
-	m    map[string]clauseRefs
+	m    map[string]clauseRefs // while building
+	t    *strTable[clauseRefs]
 	// edge[k] is the set of the first bytes (of the last, for a suffix
 	// table) of the operands lens[k] long: a value whose byte is not in it
 	// needs no look-up for that length.
@@ -74,6 +76,7 @@ func (t *affixTable) add(s string, c int32) {
 }
 
 func (t *affixTable) finish(suffix bool) {
+	t.t = newStrTable(t.m)
 	sort.Ints(t.lens)
 	t.lens = compactInts(t.lens)
 	t.edge = make([]byteSet, len(t.lens))
@@ -114,32 +117,37 @@ type wildEntry struct {
 // exclude.
 type anyButEntry struct {
 	v       *value
-	set     map[string]struct{} // opAnyBut, opAnyButCI
+	set     *strTable[struct{}] // opAnyBut, opAnyButCI
 	clauses clauseRefs
 }
 
 // fieldMatcher indexes the values of every clause on one field.
 type fieldMatcher struct {
-	exact map[string]clauseRefs // strings
+	id    int32                 // the field's id
+	exact map[string]clauseRefs // strings (while building; then exactT)
 	// exactFirst holds the first bytes of the exact strings (all bytes when
 	// one is empty): a value starting with another byte needs no look-up
 	exactFirst byteSet
-	numText    map[string]clauseRefs // number literals, by text
+	numText    map[string]clauseRefs // number literals, by text (while building; then numTextT)
 	numEq      map[int64]clauseRefs  // number literals, by quantized value
 	trueC      clauseRefs
 	falseC     clauseRefs
 	nullC      clauseRefs
 	prefix     affixTable
 	suffix     affixTable
-	ciExact    map[string]clauseRefs // folded
+	ciExact    map[string]clauseRefs // folded (while building; then ciExactT)
 	ciPref     affixTable            // folded
 	ciSuff     affixTable            // folded
 	wild       wildIndex
-	ranges     []rangeEntry
+	ranges     []rangeEntry // while building; then numRanges
+	numRanges  *numIndex
 	ips        ipTable
 	anyBut     []anyButEntry
 	exists     clauseRefs // exists:true
 
+	exactT, numTextT, ciExactT *strTable[clauseRefs]
+
+	strMore  bool // has string operators other than exact values and exists
 	needNum  bool // parse numbers
 	needIP   bool // parse strings as IP addresses
 	needFold bool // fold strings
@@ -227,10 +235,11 @@ func (f *fieldMatcher) add(v *value, c int32) {
 		e := anyButEntry{v: v, clauses: clauseRefs{c}}
 		switch v.op {
 		case opAnyBut, opAnyButCI:
-			e.set = make(map[string]struct{}, len(v.list))
+			set := make(map[string]struct{}, len(v.list))
 			for _, s := range v.list {
-				e.set[s] = struct{}{}
+				set[s] = struct{}{}
 			}
+			e.set = newStrTable(set)
 			if v.op == opAnyButCI {
 				f.needFold = true
 			}
@@ -280,7 +289,7 @@ func buildSnapshot(entries []entry) *snapshot {
 		}
 		id := int32(len(s.fields))
 		fieldIDs[path] = id
-		s.fields = append(s.fields, &fieldMatcher{})
+		s.fields = append(s.fields, &fieldMatcher{id: id})
 		n := s.root
 		for _, seg := range strings.Split(path, ".") {
 			if n.children == nil {
@@ -293,7 +302,7 @@ func buildSnapshot(entries []entry) *snapshot {
 			}
 			n = c
 		}
-		n.field = id
+		n.field, n.fm = id, s.fields[id]
 		return id
 	}
 	for pi, e := range entries {
@@ -335,28 +344,27 @@ func buildSnapshot(entries []entry) *snapshot {
 		}
 	}
 	nwild := 0
-	var smallify func(n *pathNode)
-	smallify = func(n *pathNode) {
-		if len(n.children) > 0 && len(n.children) <= smallChildren {
-			for name, c := range n.children {
-				n.small = append(n.small, namedNode{name: name, node: c})
-			}
-		}
-		for name := range n.children {
-			if len(name) < 64 {
-				n.lens |= 1 << len(name)
-			}
-		}
+	var index func(n *pathNode)
+	index = func(n *pathNode) {
+		n.keys = buildKeyTable(n)
 		for _, c := range n.children {
-			smallify(c)
+			index(c)
 		}
 	}
-	smallify(s.root)
+	index(s.root)
+	if s.root.keys == nil { // the event is read as an object even with no patterns
+		s.root.keys = &keyTable{}
+	}
 	for _, f := range s.fields {
 		for range f.wild.entries {
 			f.wild.gid = append(f.wild.gid, int32(nwild))
 			nwild++
 		}
+		f.exactT, f.numTextT, f.ciExactT = newStrTable(f.exact), newStrTable(f.numText), newStrTable(f.ciExact)
+		f.exact, f.numText, f.ciExact = nil, nil, nil
+		f.wild.finish()
+		f.numRanges, f.ranges = newNumIndex(f.ranges), nil
+		f.strMore = len(f.prefix.m) > 0 || len(f.suffix.m) > 0 || f.needFold || len(f.wild.entries) > 0 || f.needIP || len(f.anyBut) > 0
 		f.prefix.finish(false)
 		f.suffix.finish(true)
 		f.ciPref.finish(false)
@@ -387,6 +395,16 @@ func buildSnapshot(entries []entry) *snapshot {
 		} else {
 			s.keyed[best] = append(s.keyed[best], int32(i))
 		}
+		// check looks at the clauses in this order and stops at the first
+		// that does not hold: the rarest first, the key (which holds when
+		// the sub-rule is looked at) last.
+		rank := func(c int32) int {
+			if c == best {
+				return math.MaxInt
+			}
+			return clauseWeight[c] * sharers[c]
+		}
+		sort.SliceStable(sr.clauses, func(a, b int) bool { return rank(sr.clauses[a]) < rank(sr.clauses[b]) })
 	}
 	nc, nf, np := len(s.clauseField), len(s.fields), len(s.ids)
 	s.pool.New = func() any {

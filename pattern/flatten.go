@@ -1,17 +1,19 @@
 package pattern
 
 import (
-	"bytes"
 	"errors"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// The event is read once by a hand-written JSON scanner that validates all of
-// it but materialises nothing: it walks the tree of field paths the patterns
+// The event is read by a hand-written JSON scanner that validates all of it
+// but materialises nothing: it walks the tree of field paths the patterns
 // use (pathNode), skips every subtree no pattern mentions, and hands each
-// value found at a referenced path straight to that field's matchers. Strings
-// are unescaped only when they contain escapes, into a reused buffer.
+// value found at a referenced path straight to that field's matchers. It
+// finds the end of a string in the bitmap of special bytes made first
+// (classify.go). Strings are unescaped only when they contain escapes, into
+// a reused buffer.
 
 // ErrInvalidEvent is returned (wrapped) when the event is not a JSON object.
 var ErrInvalidEvent = errors.New("event is not valid JSON")
@@ -30,90 +32,18 @@ func (e *eventError) Unwrap() error { return ErrInvalidEvent }
 // pathNode is one step of the tree of field paths some pattern uses.
 type pathNode struct {
 	children map[string]*pathNode
-	// small holds the children when there are few: comparing a handful of
-	// names is faster than hashing the key.
-	small []namedNode
-	// lens has bit l set when a child's name is l bytes long (l < 64)
-	lens  uint64
-	field int32 // the field whose path ends here, or -1
+	keys     *keyTable     // children and deeper descendants by dotted name; nil without children
+	field    int32         // the field whose path ends here, or -1
+	fm       *fieldMatcher // its matchers (nil without a field): one load from the node, not three
 }
-
-type namedNode struct {
-	name string
-	node *pathNode
-}
-
-const smallChildren = 8
-
-func (n *pathNode) lookup(key []byte) *pathNode {
-	if n.small != nil {
-		for i := range n.small {
-			if string(key) == n.small[i].name {
-				return n.small[i].node
-			}
-		}
-		return nil
-	}
-	return n.children[string(key)]
-}
-
-// step finds the child for a key: the child named key (whole), or, when key
-// has a dot, the child named by the part before the first dot and the rest
-// after it. Names never contain a dot, so the name before a dot at
-// len(name) is the key's whole first segment.
-func (n *pathNode) step(key []byte) (c *pathNode, rest []byte, whole bool) {
-	if n.small == nil {
-		if c = n.children[string(key)]; c != nil {
-			return c, nil, true
-		}
-		if i := bytes.IndexByte(key, '.'); i >= 0 {
-			return n.children[string(key[:i])], key[i+1:], false
-		}
-		return nil, nil, true
-	}
-	for k := range n.small {
-		name := n.small[k].name
-		switch {
-		case len(key) == len(name):
-			if string(key) == name {
-				return n.small[k].node, nil, true
-			}
-		case len(key) > len(name) && key[len(name)] == '.':
-			if string(key[:len(name)]) == name {
-				c, rest = n.small[k].node, key[len(name)+1:]
-			}
-		}
-	}
-	return c, rest, c == nil
-}
-
-// child finds the node for an event key. A key with dots addresses the same
-// path as the nested keys, as in EventBridge ({"a.b": 1} is a.b).
-func (n *pathNode) child(key []byte) *pathNode {
-	if n == nil {
-		return nil
-	}
-	for n.children != nil {
-		c, rest, whole := n.step(key)
-		if whole {
-			return c
-		}
-		n, key = c, rest
-	}
-	return nil
-}
-
-// strSpecial marks the bytes that end the fast scan of a string.
-var strSpecial = func() (t [256]bool) {
-	for c := 0; c < 0x20; c++ {
-		t[c] = true
-	}
-	t['"'], t['\\'] = true, true
-	return t
-}()
 
 // failAt records the first error, at offset i, and returns -1: the scanning
 // functions return the offset after what they read, or -1 once st.err is set.
+//
+// It is not inlined: the scanning loops call it from many places, and
+// inlined copies of its allocation would crowd their hot paths.
+//
+//go:noinline
 func (st *state) failAt(i int, msg string) int {
 	if st.err == nil {
 		st.err = &eventError{msg: msg, off: i}
@@ -129,7 +59,7 @@ func (st *state) fail(msg string) error {
 // wsMask has bit c set for each JSON whitespace byte c.
 const wsMask = 1<<' ' | 1<<'\n' | 1<<'\t' | 1<<'\r'
 
-func isWS(c byte) bool { return c <= ' ' && wsMask>>c&1 != 0 }
+func isWS(c byte) bool { return c <= ' ' && uint64(wsMask)>>c&1 != 0 }
 
 // skipWS returns the offset of the first byte at or after i that is not
 // whitespace.
@@ -159,11 +89,19 @@ func (st *state) scan(root *pathNode) error {
 }
 
 // object reads an object at b[i] ('{') whose path node n has children.
+//
+// Most of its keys name nothing and most of its values are strings, so
+// both are read here without a call when they are plain: a key is looked up
+// in n.keys only when some name has its length and first byte (most are
+// not), and a string value is skipped to the next special byte. Anything
+// else (escapes, invalid strings) goes the long way, which also reports
+// errors.
 func (st *state) object(n *pathNode, i, depth int) int {
 	if depth > maxEventDepth {
 		return st.failAt(i, "nesting too deep")
 	}
-	b := st.b
+	b, masks := st.b, st.masks
+	keys := n.keys
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1
@@ -173,9 +111,17 @@ func (st *state) object(n *pathNode, i, depth int) int {
 			return st.failAt(i, "expected a string key")
 		}
 		var child *pathNode
-		if child, i = st.key(n, i); i < 0 {
+		j := nextSpecial(masks, i+1)
+		if j < len(b) && b[j] == '"' {
+			// Only a key as long as some name can name something.
+			if l := j - i - 1; keys.may(l, b[i+1]) {
+				child = keys.lookup(b, i+1, l)
+			}
+			j++
+		} else if child, j = st.key(keys, i); j < 0 {
 			return -1
 		}
+		i = j
 		if i >= len(b) || b[i] != ':' {
 			if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
 				return st.failAt(i, "expected ':'")
@@ -188,7 +134,11 @@ func (st *state) object(n *pathNode, i, depth int) int {
 		case child != nil:
 			i = st.value(child, i, depth)
 		case i < len(b) && b[i] == '"':
-			i = st.skipString(i)
+			if j = nextSpecial(masks, i+1); j < len(b) && b[j] == '"' {
+				i = j + 1
+			} else {
+				i = st.skipString(i)
+			}
 		default:
 			i = st.skip(i, depth)
 		}
@@ -213,27 +163,17 @@ func (st *state) object(n *pathNode, i, depth int) int {
 	}
 }
 
-// key reads the key at b[i] ('"') of an object whose path node is n, and
-// returns the child it names (or nil) and the offset after it.
-func (st *state) key(n *pathNode, i int) (*pathNode, int) {
-	b := st.b
-	if j, dot := shortStr(b, i); j >= 0 {
-		// Without a dot only a child of this length can match.
-		if l := uint(j - i - 1); !dot && l < 64 && n.lens>>l&1 == 0 {
-			return nil, j + 1
-		}
-		if dot {
-			return n.child(b[i+1 : j]), j + 1
-		}
-		return n.lookup(b[i+1 : j]), j + 1
-	}
-	var key []byte
-	if j := stringStop(b, i+1); j < len(b) && b[j] == '"' {
-		key, i = b[i+1:j], j+1
-	} else if key, i = st.str(i, &st.keyBuf); i < 0 {
+// key reads the key at b[i] ('"'), which has an escape or is invalid, and
+// returns the node of keys it names (or nil) and the offset after it.
+func (st *state) key(keys *keyTable, i int) (*pathNode, int) {
+	key, i := st.str(i, &st.keyBuf)
+	if i < 0 {
 		return nil, -1
 	}
-	return n.child(key), i
+	if keys.lens&lenBit(len(key)) == 0 {
+		return nil, i
+	}
+	return keys.findKey(key), i
 }
 
 // array reads an array at b[i] ('[') whose elements have path node n.
@@ -283,24 +223,28 @@ func (st *state) value(n *pathNode, i, depth int) int {
 		return st.object(n, i, depth+1)
 	case c == '[':
 		return st.array(n, i, depth+1)
-	case n.field < 0:
+	case n.fm == nil:
 		return st.skip(i, depth)
 	case c == '"':
+		if j := nextSpecial(st.masks, i+1); j < len(b) && b[j] == '"' {
+			st.matchString(n.fm, b[i+1:j])
+			return j + 1
+		}
 		s, j := st.str(i, &st.strBuf)
 		if j >= 0 {
-			st.onString(n.field, s)
+			st.matchString(n.fm, s)
 		}
 		return j
 	case c == '-' || isDigit(c):
 		j := st.number(i)
 		if j >= 0 {
-			st.onNumber(n.field, b[i:j])
+			st.matchNumber(n.fm, b[i:j])
 		}
 		return j
 	default:
 		k, j := st.literal(i)
 		if j >= 0 {
-			st.onLiteral(n.field, k)
+			st.matchLiteral(n.fm, k)
 		}
 		return j
 	}
@@ -310,15 +254,13 @@ func (st *state) value(n *pathNode, i, depth int) int {
 // the offset after it. depth is the nesting of the enclosing object or
 // array. It is the scanner without a path, as one loop over the tokens: the
 // kind of each open object or array is kept in a bit stack instead of
-// recursing, strings are searched eight bytes at a time in place, and
+// recursing, a string ends at the next special byte of the bitmap, and
 // whitespace is only looked for where the expected byte is not found. It
 // checks what object, array and value check, in the same order, and fails
 // with the same errors at the same offsets.
 func (st *state) skip(i, depth int) int {
-	b := st.b
+	b, masks := st.b, st.masks
 	base := depth
-	inObj := false // the innermost open container (when depth > base) is an object
-	inKey := false // the string being read is a key
 	var c byte
 value:
 	if i >= len(b) {
@@ -326,7 +268,12 @@ value:
 	}
 	c = b[i]
 	if c == '"' {
-		goto str
+		if j := nextSpecial(masks, i+1); j < len(b) && b[j] == '"' {
+			i = j + 1
+		} else if i = st.skipString(i); i < 0 {
+			return -1
+		}
+		goto after
 	}
 	switch {
 	case c == '{':
@@ -335,7 +282,6 @@ value:
 		}
 		depth++
 		st.kinds[depth>>6] |= 1 << (depth & 63)
-		inObj = true
 		if i++; i < len(b) && b[i] == '}' {
 			i++
 			goto closed
@@ -351,7 +297,6 @@ value:
 		}
 		depth++
 		st.kinds[depth>>6] &^= 1 << (depth & 63)
-		inObj = false
 		if i = skipWS(b, i+1); i < len(b) && b[i] == ']' {
 			i++
 			goto closed
@@ -377,36 +322,36 @@ after: // a value has been read
 		return st.failAt(i, "unexpected end of input")
 	}
 	c = b[i]
-	if inObj {
-		switch c {
-		case ',':
+	if st.kinds[depth>>6]>>(depth&63)&1 != 0 { // in an object
+		if c == ',' {
 			i++
 			goto key
-		case '}':
+		}
+		if c == '}' {
 			i++
 			goto closed
 		}
-	} else {
-		switch c {
-		case ',':
-			i++
-			goto value
-		case ']':
-			i++
-			goto closed
+		if isWS(c) {
+			i = skipWS(b, i)
+			goto after
 		}
+		return st.failAt(i, "expected ',' or '}'")
+	}
+	if c == ',' {
+		i++
+		goto value
+	}
+	if c == ']' {
+		i++
+		goto closed
 	}
 	if isWS(c) {
 		i = skipWS(b, i)
 		goto after
 	}
-	if inObj {
-		return st.failAt(i, "expected ',' or '}'")
-	}
 	return st.failAt(i, "expected ',' or ']'")
 closed: // the innermost container has been closed
 	depth--
-	inObj = st.kinds[depth>>6]>>(depth&63)&1 != 0
 	goto after
 key: // a key is next in an object
 	if i >= len(b) || b[i] != '"' {
@@ -416,31 +361,13 @@ key: // a key is next in an object
 		}
 		return st.failAt(i, "expected a string key")
 	}
-	inKey = true
-str: // a string starts at b[i]
-	{
-		start := i
-		for i++; ; {
-			if i = stringStop(b, i); i < len(b) {
-				if c = b[i]; c == '"' {
-					i++
-					break
-				}
-				if c == '\\' {
-					if n, ok := escapeLen(b, i); ok {
-						i += n
-						continue
-					}
-				}
-			}
-			_, i = st.str(start, &st.strBuf) // records why the string is invalid
-			return i
-		}
+	// Keys are read here rather than at value, which would have to tell
+	// them from values by a branch that alternates (mispredicted).
+	if j := nextSpecial(masks, i+1); j < len(b) && b[j] == '"' {
+		i = j + 1
+	} else if i = st.skipString(i); i < 0 {
+		return -1
 	}
-	if !inKey {
-		goto after
-	}
-	inKey = false
 	if i >= len(b) || b[i] != ':' {
 		if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
 			return st.failAt(i, "expected ':'")
@@ -453,11 +380,8 @@ str: // a string starts at b[i]
 // skipString validates and skips the string at b[i].
 func (st *state) skipString(i int) int {
 	b := st.b
-	if j, _ := shortStr(b, i); j >= 0 {
-		return j + 1
-	}
 	for j := i + 1; ; {
-		j = stringStop(b, j)
+		j = nextSpecial(st.masks, j)
 		if j < len(b) {
 			if c := b[j]; c == '"' {
 				return j + 1
@@ -493,6 +417,26 @@ func (st *state) literal(i int) (tokKind, int) {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
+// digits returns the offset of the first byte at or after i that is not a
+// digit. Up to eight digits are found without a loop (most numbers in
+// events are short), which spares the mispredicted exit of a byte loop.
+func digits(b []byte, i int) int {
+	if i+8 <= len(b) {
+		// byte v of x^0x30… is below 10 for a digit; adding 0x76 sets the
+		// high bit of the others (or-ing in d for the bytes ≥ 0x80), with
+		// no carry between bytes.
+		d := load64(b, i) ^ lsb*'0'
+		if nd := ((d & (lsb * 0x7f)) + lsb*0x76 | d) & msb; nd != 0 {
+			return i + bits.TrailingZeros64(nd)>>3
+		}
+		i += 8
+	}
+	for i < len(b) && isDigit(b[i]) {
+		i++
+	}
+	return i
+}
+
 // number validates the JSON number at b[i] and returns the offset after it.
 func (st *state) number(i int) int {
 	b := st.b
@@ -503,9 +447,7 @@ func (st *state) number(i int) int {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && isDigit(b[i]):
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
+		i = digits(b, i+1)
 	default:
 		return st.failAt(i, "invalid number")
 	}
@@ -514,9 +456,7 @@ func (st *state) number(i int) int {
 		if i >= len(b) || !isDigit(b[i]) {
 			return st.failAt(i, "invalid number")
 		}
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
+		i = digits(b, i+1)
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		i++
@@ -570,7 +510,7 @@ func hexVal(b []byte) rune {
 func (st *state) str(i int, buf *[]byte) ([]byte, int) {
 	b := st.b
 	start := i + 1
-	i = stringStop(b, start)
+	i = nextSpecial(st.masks, start)
 	if i < len(b) && b[i] == '"' {
 		return b[start:i], i + 1
 	}
@@ -586,9 +526,10 @@ func (st *state) str(i int, buf *[]byte) ([]byte, int) {
 			return out, i + 1
 		case c < 0x20:
 			return nil, st.failAt(i, "control character in string")
-		case c != '\\':
-			out = append(out, c)
-			i++
+		case c != '\\': // plain bytes after an escape: up to the next special one
+			j := nextSpecial(st.masks, i)
+			out = append(out, b[i:j]...)
+			i = j
 			continue
 		}
 		n, ok := escapeLen(b, i)

@@ -1,6 +1,11 @@
 package pattern
 
-import "math/bits"
+import (
+	"bytes"
+	"math"
+	"math/bits"
+	"slices"
+)
 
 // Indexes that keep the cost of a value look-up independent of how many
 // patterns name the field.
@@ -94,16 +99,26 @@ type wildIndex struct {
 	gid     []int32 // entry → snapshot-wide id, for de-duplication
 	pre     affixIdx
 	suf     affixIdx
-	pairs   map[uint16][]int32
-	pairSet []uint64 // bitmap of the keys of pairs
-	single  [256][]int32
-	hasOne  bool
-	always  []int32
+	pairs   map[uint16][]int32 // while building; then pairKeys and pairEnts
+	pairSet []uint64           // bitmap of the keys of pairs
+	// pairKeys are the keys of pairs, sorted, and pairEnts their entries
+	pairKeys []uint16
+	pairEnts [][]int32
+	single   [256][]int32
+	hasOne   bool
+	// firstBytes lists the distinct first bytes of the pairs and single
+	// bytes, when there are at most maxFirstBytes of them: the value is
+	// then searched for each (bytes.IndexByte) instead of looked at byte
+	// by byte.
+	firstBytes []byte
+	first      byteSet // the same bytes, as a set
+	always     []int32
 }
 
 type affixIdx struct {
 	lens []int
-	m    map[string][]int32
+	m    map[string][]int32 // while building
+	t    *strTable[[]int32]
 }
 
 func (a *affixIdx) add(s string, e int32) {
@@ -114,6 +129,37 @@ func (a *affixIdx) add(s string, e int32) {
 		a.lens = appendUnique(a.lens, len(s))
 	}
 	a.m[s] = append(a.m[s], e)
+}
+
+// maxFirstBytes is the most distinct first bytes searched for one by one.
+const maxFirstBytes = 3
+
+func (w *wildIndex) finish() {
+	w.pre.t, w.suf.t = newStrTable(w.pre.m), newStrTable(w.suf.m)
+	var all []byte
+	for c := range 256 {
+		if len(w.single[c]) > 0 {
+			all = append(all, byte(c))
+		}
+	}
+	for k := range w.pairs {
+		if !bytes.Contains(all, []byte{byte(k >> 8)}) {
+			all = append(all, byte(k>>8))
+		}
+	}
+	for _, c := range all {
+		w.first.add(c)
+	}
+	for k := range w.pairs {
+		w.pairKeys = append(w.pairKeys, k)
+	}
+	slices.Sort(w.pairKeys)
+	for _, k := range w.pairKeys {
+		w.pairEnts = append(w.pairEnts, w.pairs[k])
+	}
+	if len(all) <= maxFirstBytes {
+		w.firstBytes = all
+	}
 }
 
 func (w *wildIndex) add(wc *wildcard, c int32) {
@@ -164,37 +210,61 @@ func (st *state) matchWild(w *wildIndex, s []byte, leaf int32) {
 	}
 	for _, n := range w.pre.lens {
 		if n <= len(s) {
-			for _, e := range w.pre.m[string(s[:n])] {
+			es, _ := w.pre.t.get(s[:n])
+			for _, e := range es {
 				st.tryWild(w, e, s, leaf)
 			}
 		}
 	}
 	for _, n := range w.suf.lens {
 		if n <= len(s) {
-			for _, e := range w.suf.m[string(s[len(s)-n:])] {
+			es, _ := w.suf.t.get(s[len(s)-n:])
+			for _, e := range es {
 				st.tryWild(w, e, s, leaf)
 			}
 		}
 	}
-	if w.pairs != nil || w.hasOne {
-		for i := 0; i < len(s); i++ {
-			if w.hasOne {
-				for _, e := range w.single[s[i]] {
-					st.tryWild(w, e, s, leaf)
+	switch {
+	case w.pairs == nil && !w.hasOne:
+	case w.firstBytes != nil:
+		for _, c := range w.firstBytes {
+			for i := 0; i < len(s); i++ {
+				j := bytes.IndexByte(s[i:], c)
+				if j < 0 {
+					break
 				}
+				i += j
+				st.wildAt(w, s, i, leaf)
 			}
-			if w.pairs != nil && i+1 < len(s) {
-				k := uint16(s[i])<<8 | uint16(s[i+1])
-				if w.pairSet[k/64]&(1<<(k%64)) != 0 {
-					for _, e := range w.pairs[k] {
-						st.tryWild(w, e, s, leaf)
-					}
-				}
+		}
+	default:
+		for i := 0; i < len(s); i++ {
+			if w.first.has(s[i]) {
+				st.wildAt(w, s, i, leaf)
 			}
 		}
 	}
 	for _, e := range w.always {
 		st.tryWild(w, e, s, leaf)
+	}
+}
+
+// wildAt tries the wildcards filed under the byte or the pair of bytes at
+// s[i].
+func (st *state) wildAt(w *wildIndex, s []byte, i int, leaf int32) {
+	if w.hasOne {
+		for _, e := range w.single[s[i]] {
+			st.tryWild(w, e, s, leaf)
+		}
+	}
+	if w.pairs != nil && i+1 < len(s) {
+		k := uint16(s[i])<<8 | uint16(s[i+1])
+		if w.pairSet[k/64]&(1<<(k%64)) != 0 {
+			p, _ := slices.BinarySearch(w.pairKeys, k)
+			for _, e := range w.pairEnts[p] {
+				st.tryWild(w, e, s, leaf)
+			}
+		}
 	}
 }
 
@@ -206,5 +276,92 @@ func (st *state) tryWild(w *wildIndex, e int32, s []byte, leaf int32) {
 	st.wildSeen[g] = st.wildSeq
 	if w.entries[e].w.match(s) {
 		st.markAll(w.entries[e].clauses, leaf)
+	}
+}
+
+// numIndex finds the numeric ranges that contain a number in O(log n + the
+// ranges found), whatever the number of ranges on a field: their ends cut
+// the numbers into segments, and a segment tree over the segments files
+// each range under O(log n) nodes, so that the nodes on the path from a
+// segment's leaf to the root hold exactly the ranges that contain it.
+type numIndex struct {
+	points []int64      // segment k is [points[k], points[k+1]); points[0] is MinInt64
+	size   int          // the number of leaves, a power of two
+	nodes  []clauseRefs // the tree, in an array: node 1 is the root, k's children 2k and 2k+1
+}
+
+func newNumIndex(ranges []rangeEntry) *numIndex {
+	type interval struct {
+		a, b int64 // closed: quantized numbers are integers, so open ends move by one
+		cs   clauseRefs
+	}
+	var ivs []interval
+	points := []int64{math.MinInt64}
+	for _, e := range ranges {
+		a, b := e.r.lo, e.r.hi
+		if e.r.loOpen {
+			if a == math.MaxInt64 {
+				continue
+			}
+			a++
+		}
+		if e.r.hiOpen {
+			if b == math.MinInt64 {
+				continue
+			}
+			b--
+		}
+		if a > b {
+			continue
+		}
+		ivs = append(ivs, interval{a, b, e.clauses})
+		points = append(points, a)
+		if b != math.MaxInt64 {
+			points = append(points, b+1)
+		}
+	}
+	if len(ivs) == 0 {
+		return nil
+	}
+	slices.Sort(points)
+	points = slices.Compact(points)
+	x := &numIndex{points: points, size: 1}
+	for x.size < len(points) {
+		x.size *= 2
+	}
+	x.nodes = make([]clauseRefs, 2*x.size)
+	for _, v := range ivs {
+		l, r := x.segment(v.a)+x.size, x.segment(v.b)+x.size+1
+		for ; l < r; l, r = l>>1, r>>1 {
+			if l&1 == 1 {
+				x.nodes[l] = append(x.nodes[l], v.cs...)
+				l++
+			}
+			if r&1 == 1 {
+				r--
+				x.nodes[r] = append(x.nodes[r], v.cs...)
+			}
+		}
+	}
+	return x
+}
+
+// segment returns the segment of q: the last k with points[k] <= q.
+func (x *numIndex) segment(q int64) int {
+	lo, hi := 0, len(x.points) // points[lo] <= q < points[hi] (hi may be past the end)
+	for hi-lo > 1 {
+		mid := int(uint(lo+hi) >> 1)
+		if x.points[mid] <= q {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+func (st *state) matchRanges(x *numIndex, q int64, leaf int32) {
+	for n := x.segment(q) + x.size; n >= 1; n >>= 1 {
+		st.markAll(x.nodes[n], leaf)
 	}
 }

@@ -127,6 +127,7 @@ type state struct {
 	b      []byte
 	i      int
 	err    error
+	masks  []uint64 // the event's bitmap of special bytes (specialMasks)
 	keyBuf []byte
 	strBuf []byte
 	fold   []byte
@@ -138,11 +139,9 @@ type state struct {
 
 	// per field: how many values were seen
 	fieldEpoch []uint32
-	// per clause: satisfied (sat), satisfied by a value outside arrays or by
-	// absence (free), and the array values that satisfy it (head → nodes)
-	sat   []uint32
-	free  []uint32
-	head  []int32
+	// per clause: its state, together so that marking or checking a clause
+	// touches one cache line (the clauses of 1,000 rules outgrow L1)
+	cl    []clauseState
 	nodes []listNode
 
 	satList  []int32
@@ -162,13 +161,18 @@ type state struct {
 	budget  int
 }
 
+// clauseState is a clause's per-event state: sat and free are epochs.
+type clauseState struct {
+	sat  uint32 // satisfied
+	free uint32 // satisfied by a value outside arrays, or by absence
+	head int32  // the array values that satisfy it (→ nodes)
+}
+
 func newState(s *snapshot, nc, nf, np int) *state {
 	return &state{
 		s:          s,
 		fieldEpoch: make([]uint32, nf),
-		sat:        make([]uint32, nc),
-		free:       make([]uint32, nc),
-		head:       make([]int32, nc),
+		cl:         make([]clauseState, nc),
 		patEpoch:   make([]uint32, np),
 	}
 }
@@ -182,8 +186,7 @@ func (st *state) nextEpoch() {
 	st.epoch++
 	if st.epoch == 0 { // wrapped: clear the stamps once
 		clear(st.fieldEpoch)
-		clear(st.sat)
-		clear(st.free)
+		clear(st.cl)
 		clear(st.patEpoch)
 		st.epoch = 1
 	}
@@ -202,6 +205,7 @@ func (st *state) run(event []byte) error {
 func (st *state) begin(event []byte) {
 	st.nextEpoch()
 	st.b, st.i, st.err = event, 0, nil
+	st.masks = specialMasks(event, st.masks)
 	st.trail = st.trail[:0]
 	st.arrays = 0
 	st.satList = st.satList[:0]
@@ -243,10 +247,11 @@ func (st *state) check(i int32) {
 	}
 	st.pending = st.pending[:0]
 	for _, c := range sr.clauses {
-		if st.sat[c] != e {
+		cs := &st.cl[c]
+		if cs.sat != e {
 			return
 		}
-		if st.free[c] != e {
+		if cs.free != e {
 			st.pending = append(st.pending, c)
 		}
 	}
@@ -275,7 +280,7 @@ func (st *state) choose(k int) bool {
 	if k == len(st.pending) {
 		return true
 	}
-	for n := st.head[st.pending[k]]; n >= 0; n = st.nodes[n].next {
+	for n := st.cl[st.pending[k]].head; n >= 0; n = st.nodes[n].next {
 		if st.budget--; st.budget < 0 {
 			return false
 		}
@@ -321,23 +326,24 @@ func (st *state) compatible(a, b int32) bool {
 // arrays, or the field's absence).
 func (st *state) mark(c int32, leaf int32) {
 	e := st.epoch
-	if st.sat[c] != e {
-		st.sat[c] = e
-		st.head[c] = -1
+	cs := &st.cl[c]
+	if cs.sat != e {
+		cs.sat = e
+		cs.head = -1
 		st.satList = append(st.satList, c)
 	}
-	if st.free[c] == e {
+	if cs.free == e {
 		return
 	}
 	if leaf < 0 {
-		st.free[c] = e
+		cs.free = e
 		return
 	}
-	if h := st.head[c]; h >= 0 && st.nodes[h].leaf == leaf {
+	if h := cs.head; h >= 0 && st.nodes[h].leaf == leaf {
 		return
 	}
-	st.nodes = append(st.nodes, listNode{leaf: leaf, next: st.head[c]})
-	st.head[c] = int32(len(st.nodes) - 1)
+	st.nodes = append(st.nodes, listNode{leaf: leaf, next: cs.head})
+	cs.head = int32(len(st.nodes) - 1)
 }
 
 func (st *state) markAll(cs clauseRefs, leaf int32) {
@@ -354,18 +360,38 @@ func (st *state) leaf(f int32) int32 {
 		return -1
 	}
 	st.leaves = append(st.leaves, leafRec{start: int32(len(st.trailBuf)), n: int32(len(st.trail))})
-	st.trailBuf = append(st.trailBuf, st.trail...)
+	//lint:ignore S1011 trails are one or two entries long: a loop beats the memmove call of append(...)
+	for _, t := range st.trail {
+		st.trailBuf = append(st.trailBuf, t)
+	}
 	return int32(len(st.leaves) - 1)
 }
 
-func (st *state) onString(f int32, s []byte) {
-	fm := st.s.fields[f]
-	leaf := st.leaf(f)
-	if fm.exact != nil && (len(s) == 0 || fm.exactFirst.has(s[0])) {
-		if cs, ok := fm.exact[string(s)]; ok {
+// onString, onNumber and onLiteral match a value of field f.
+func (st *state) onString(f int32, s []byte)   { st.matchString(st.s.fields[f], s) }
+func (st *state) onNumber(f int32, t []byte)   { st.matchNumber(st.s.fields[f], t) }
+func (st *state) onLiteral(f int32, k tokKind) { st.matchLiteral(st.s.fields[f], k) }
+
+// matchString, matchNumber and matchLiteral match a value of the field
+// whose matchers are fm.
+func (st *state) matchString(fm *fieldMatcher, s []byte) {
+	leaf := st.leaf(fm.id)
+	if fm.exactT != nil && (len(s) == 0 || fm.exactFirst.has(s[0])) {
+		if cs, ok := fm.exactT.get(s); ok {
 			st.markAll(cs, leaf)
 		}
 	}
+	// Most fields have exact values only (or exact values and exists):
+	// the other operators are out of line.
+	if fm.strMore {
+		st.onStringMore(fm, s, leaf)
+	}
+	st.markAll(fm.exists, leaf)
+}
+
+// onStringMore matches a string value against the operators of fm other
+// than exact values and exists.
+func (st *state) onStringMore(fm *fieldMatcher, s []byte, leaf int32) {
 	for k, l := range fm.prefix.lens {
 		if l > len(s) {
 			break
@@ -373,7 +399,7 @@ func (st *state) onString(f int32, s []byte) {
 		if l > 0 && fm.prefix.skip(k, s[0]) {
 			continue
 		}
-		if cs, ok := fm.prefix.m[string(s[:l])]; ok {
+		if cs, ok := fm.prefix.t.get(s[:l]); ok {
 			st.markAll(cs, leaf)
 		}
 	}
@@ -384,7 +410,7 @@ func (st *state) onString(f int32, s []byte) {
 		if l > 0 && fm.suffix.skip(k, s[len(s)-1]) {
 			continue
 		}
-		if cs, ok := fm.suffix.m[string(s[len(s)-l:])]; ok {
+		if cs, ok := fm.suffix.t.get(s[len(s)-l:]); ok {
 			st.markAll(cs, leaf)
 		}
 	}
@@ -392,8 +418,8 @@ func (st *state) onString(f int32, s []byte) {
 	if fm.needFold {
 		st.fold = appendFold(st.fold[:0], s)
 		folded = st.fold
-		if fm.ciExact != nil {
-			if cs, ok := fm.ciExact[string(folded)]; ok {
+		if fm.ciExactT != nil {
+			if cs, ok := fm.ciExactT.get(folded); ok {
 				st.markAll(cs, leaf)
 			}
 		}
@@ -404,7 +430,7 @@ func (st *state) onString(f int32, s []byte) {
 			if l > 0 && fm.ciPref.skip(k, folded[0]) {
 				continue
 			}
-			if cs, ok := fm.ciPref.m[string(folded[:l])]; ok {
+			if cs, ok := fm.ciPref.t.get(folded[:l]); ok {
 				st.markAll(cs, leaf)
 			}
 		}
@@ -415,7 +441,7 @@ func (st *state) onString(f int32, s []byte) {
 			if l > 0 && fm.ciSuff.skip(k, folded[len(folded)-1]) {
 				continue
 			}
-			if cs, ok := fm.ciSuff.m[string(folded[len(folded)-l:])]; ok {
+			if cs, ok := fm.ciSuff.t.get(folded[len(folded)-l:]); ok {
 				st.markAll(cs, leaf)
 			}
 		}
@@ -434,14 +460,12 @@ func (st *state) onString(f int32, s []byte) {
 			st.markAll(e.clauses, leaf)
 		}
 	}
-	st.markAll(fm.exists, leaf)
 }
 
-func (st *state) onNumber(f int32, t []byte) {
-	fm := st.s.fields[f]
-	leaf := st.leaf(f)
-	if fm.numText != nil {
-		if cs, ok := fm.numText[string(t)]; ok {
+func (st *state) matchNumber(fm *fieldMatcher, t []byte) {
+	leaf := st.leaf(fm.id)
+	if fm.numTextT != nil {
+		if cs, ok := fm.numTextT.get(t); ok {
 			st.markAll(cs, leaf)
 		}
 	}
@@ -458,10 +482,8 @@ func (st *state) onNumber(f int32, t []byte) {
 				st.markAll(cs, leaf)
 			}
 		}
-		for i := range fm.ranges {
-			if fm.ranges[i].r.contains(q) {
-				st.markAll(fm.ranges[i].clauses, leaf)
-			}
+		if fm.numRanges != nil {
+			st.matchRanges(fm.numRanges, q, leaf)
 		}
 	}
 	for i := range fm.anyBut {
@@ -474,9 +496,8 @@ func (st *state) onNumber(f int32, t []byte) {
 	st.markAll(fm.exists, leaf)
 }
 
-func (st *state) onLiteral(f int32, k tokKind) {
-	fm := st.s.fields[f]
-	leaf := st.leaf(f)
+func (st *state) matchLiteral(fm *fieldMatcher, k tokKind) {
+	leaf := st.leaf(fm.id)
 	switch k {
 	case tTrue:
 		st.markAll(fm.trueC, leaf)
@@ -498,11 +519,9 @@ func (e *anyButEntry) excludesString(s, folded []byte) bool {
 	v := e.v
 	switch v.op {
 	case opAnyBut:
-		_, ok := e.set[string(s)]
-		return ok
+		return e.set.has(s)
 	case opAnyButCI:
-		_, ok := e.set[string(folded)]
-		return ok
+		return e.set.has(folded)
 	case opAnyButPrefix:
 		for _, p := range v.list {
 			if len(s) >= len(p) && string(s[:len(p)]) == p {

@@ -1,8 +1,8 @@
 package pattern
 
 import (
-	"bytes"
 	"fmt"
+	"strings"
 )
 
 // A wildcard value has '*' for zero or more characters; "\*" is a literal
@@ -67,12 +67,12 @@ func (w *wildcard) match(v []byte) bool {
 		return string(v) == w.parts[0]
 	}
 	first, last := w.parts[0], w.parts[n-1]
-	if len(v) < len(first)+len(last) || string(v[:len(first)]) != first || string(v[len(v)-len(last):]) != last {
+	if len(v) < len(first)+len(last) || !equalStr(v[:len(first)], first) || !equalStr(v[len(v)-len(last):], last) {
 		return false
 	}
-	mid := v[len(first) : len(v)-len(last)]
+	mid := bytesToString(v[len(first) : len(v)-len(last)])
 	for _, p := range w.parts[1 : n-1] {
-		i := bytes.Index(mid, []byte(p))
+		i := strings.Index(mid, p)
 		if i < 0 {
 			return false
 		}

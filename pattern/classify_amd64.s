@@ -1,0 +1,83 @@
+#include "textflag.h"
+
+// func classifySSE2(b *byte, blocks int, masks *uint64)
+//
+// For each 64-byte block of b, writes the bitmap of its quotes, backslashes
+// and bytes below 0x20 (bit k for byte k) to masks. SSE2 is part of amd64,
+// so no CPU check is needed. Per 16 bytes x: y = x^0x02 is at most 0x20
+// exactly for the quote and the control bytes (the xor maps 0x22 to 0x20
+// and keeps every byte below 0x20 below it), found as y == min(y, 0x20);
+// one more compare finds the backslashes; PMOVMSKB gathers the 16 bits.
+TEXT ·classifySSE2(SB), NOSPLIT, $0-24
+	MOVQ b+0(FP), SI
+	MOVQ blocks+8(FP), CX
+	MOVQ masks+16(FP), DI
+	TESTQ CX, CX
+	JEQ done
+	MOVQ $0x0202020202020202, AX
+	MOVQ AX, X8
+	PUNPCKLQDQ X8, X8
+	MOVQ $0x5c5c5c5c5c5c5c5c, AX
+	MOVQ AX, X9
+	PUNPCKLQDQ X9, X9
+	MOVQ $0x2020202020202020, AX
+	MOVQ AX, X10
+	PUNPCKLQDQ X10, X10
+
+loop:
+	MOVOU 0(SI), X0
+	MOVOU 16(SI), X1
+	MOVOU 32(SI), X2
+	MOVOU 48(SI), X3
+
+	MOVO X0, X4
+	PXOR X8, X4
+	MOVO X4, X5
+	PMINUB X10, X5
+	PCMPEQB X4, X5
+	PCMPEQB X9, X0
+	POR X0, X5
+	PMOVMSKB X5, AX
+
+	MOVO X1, X4
+	PXOR X8, X4
+	MOVO X4, X5
+	PMINUB X10, X5
+	PCMPEQB X4, X5
+	PCMPEQB X9, X1
+	POR X1, X5
+	PMOVMSKB X5, BX
+
+	MOVO X2, X4
+	PXOR X8, X4
+	MOVO X4, X5
+	PMINUB X10, X5
+	PCMPEQB X4, X5
+	PCMPEQB X9, X2
+	POR X2, X5
+	PMOVMSKB X5, DX
+
+	MOVO X3, X4
+	PXOR X8, X4
+	MOVO X4, X5
+	PMINUB X10, X5
+	PCMPEQB X4, X5
+	PCMPEQB X9, X3
+	POR X3, X5
+	PMOVMSKB X5, R8
+
+	SHLQ $16, BX
+	SHLQ $32, DX
+	SHLQ $48, R8
+	ORQ BX, AX
+	ORQ DX, AX
+	ORQ R8, AX
+	MOVQ AX, 0(DI)
+
+	ADDQ $64, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNE loop
+
+done:
+	RET

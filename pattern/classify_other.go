@@ -1,0 +1,13 @@
+//go:build !amd64
+
+package pattern
+
+// classify writes the bitmap of b (a multiple of 64 bytes long) to masks.
+// This architecture has only the portable classifier.
+func classify(b []byte, masks []uint64) { classifyGeneric(b, masks) }
+
+// simdLevels lists the classifiers this CPU can run (for tests).
+func simdLevels() []int { return []int{0} }
+
+// setSIMD does nothing: there is no assembly classifier here (for tests).
+func setSIMD(int) int { return 0 }
