@@ -32,6 +32,12 @@ func TestMain(m *testing.M) {
 // use. Tests copy nothing into its directory; each uses its own TempDir.
 func reflexBinary(t testing.TB) string {
 	t.Helper()
+	// REFLEX_TEST_BINARY runs the process tests on a binary built
+	// elsewhere (a release build, or one whose pages the page cache has
+	// dropped, for the cold start's memory).
+	if bin := os.Getenv("REFLEX_TEST_BINARY"); bin != "" {
+		return bin
+	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "reflex-bin-")
 		if err != nil {
