@@ -99,6 +99,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10}
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
+	// Ready before the first request can be answered: start-up (the resume
+	// above) is done, and a /readyz that reaches the handler must not see
+	// the flag still false (it did under load: a flaky test).
+	s.ready.Store(true)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -129,7 +133,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			}
 		}
 	}()
-	s.ready.Store(true)
 	log.Info("serving", "addr", ln.Addr().String(), "sqs", s.SQS != nil)
 
 	var err error
