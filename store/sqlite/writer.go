@@ -84,50 +84,49 @@ func (w *writer) close() {
 	w.conn = nil
 }
 
+// stmt returns query's prepared statement on c, kept for reuse while
+// fewer than maxCachedStmts are; release closes one that was not kept.
+func (w *writer) stmt(ctx context.Context, c rawConn, query string) (st driver.Stmt, release func(), err error) {
+	if st, ok := w.stmts[query]; ok {
+		return st, func() {}, nil
+	}
+	if st, err = c.PrepareContext(ctx, query); err != nil {
+		return nil, nil, err
+	}
+	if len(w.stmts) >= maxCachedStmts {
+		return st, func() { st.Close() }, nil
+	}
+	if w.stmts == nil {
+		w.stmts = map[string]driver.Stmt{}
+	}
+	w.stmts[query] = st
+	return st, func() {}, nil
+}
+
 // exec runs query with args (the first n of w.args) on c, through the
 // writer's prepared statements.
 func (w *writer) exec(ctx context.Context, c rawConn, query string, args []driver.NamedValue) error {
-	st, ok := w.stmts[query]
-	if !ok {
-		var err error
-		if st, err = c.PrepareContext(ctx, query); err != nil {
-			return err
-		}
-		if len(w.stmts) < maxCachedStmts {
-			if w.stmts == nil {
-				w.stmts = map[string]driver.Stmt{}
-			}
-			w.stmts[query] = st
-		} else {
-			defer st.Close()
-		}
+	st, release, err := w.stmt(ctx, c, query)
+	if err != nil {
+		return err
 	}
+	defer release()
 	ex, ok := st.(driver.StmtExecContext)
 	if !ok {
 		return fmt.Errorf("sqlite driver statement %T: no ExecContext", st)
 	}
-	_, err := ex.ExecContext(ctx, args)
+	_, err = ex.ExecContext(ctx, args)
 	clear(args) // no finding's bytes kept alive by the reused arguments
 	return err
 }
 
 // query runs query with args on c and calls row for each row.
 func (w *writer) query(ctx context.Context, c rawConn, query string, args []driver.NamedValue, ncol int, row func([]driver.Value) error) error {
-	st, ok := w.stmts[query]
-	if !ok {
-		var err error
-		if st, err = c.PrepareContext(ctx, query); err != nil {
-			return err
-		}
-		if len(w.stmts) < maxCachedStmts {
-			if w.stmts == nil {
-				w.stmts = map[string]driver.Stmt{}
-			}
-			w.stmts[query] = st
-		} else {
-			defer st.Close()
-		}
+	st, release, err := w.stmt(ctx, c, query)
+	if err != nil {
+		return err
 	}
+	defer release()
 	q, ok := st.(driver.StmtQueryContext)
 	if !ok {
 		return fmt.Errorf("sqlite driver statement %T: no QueryContext", st)
