@@ -368,30 +368,23 @@ func lambdaGetConfiguration(r *request) (any, error) {
 }
 
 func lambdaUpdateCode(r *request) (any, error) {
-	f, err := r.function()
-	if err != nil {
-		return nil, err
-	}
-	if err := f.busy(); err != nil {
-		return nil, err
-	}
-	if rev := jstr(r.in, "RevisionId"); rev != "" && rev != f.Revision {
-		return nil, badRequest("PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
-	}
-	next := *f
-	if err := setArch(&next, r.in); err != nil {
-		return nil, err
-	}
-	if err := next.setCode(jstr(r.in, "ZipFile")); err != nil {
-		return nil, err
-	}
-	*f = next
-	f.LastUpdate = "InProgress"
-	r.touch(f)
-	return f.config(), nil
+	return r.updateFunction(func(next *lambdaFunction) error {
+		if err := setArch(next, r.in); err != nil {
+			return err
+		}
+		return next.setCode(jstr(r.in, "ZipFile"))
+	})
 }
 
 func lambdaUpdateConfiguration(r *request) (any, error) {
+	return r.updateFunction(func(next *lambdaFunction) error { return r.applyConfig(next, r.in) })
+}
+
+// updateFunction is UpdateFunctionCode and UpdateFunctionConfiguration:
+// refused while an update is in progress or for a stale RevisionId; apply
+// changes a copy, kept only if it succeeds; the update is then in progress
+// until read.
+func (r *request) updateFunction(apply func(next *lambdaFunction) error) (any, error) {
 	f, err := r.function()
 	if err != nil {
 		return nil, err
@@ -403,7 +396,7 @@ func lambdaUpdateConfiguration(r *request) (any, error) {
 		return nil, badRequest("PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
 	}
 	next := *f
-	if err := r.applyConfig(&next, r.in); err != nil {
+	if err := apply(&next); err != nil {
 		return nil, err
 	}
 	*f = next
