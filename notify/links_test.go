@@ -2,7 +2,6 @@ package notify
 
 import (
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 )
@@ -67,41 +66,36 @@ func TestLinksRefuseHostileIdentifiers(t *testing.T) {
 }
 
 // The length bounds live beside the expressions (cheap start-up); they
-// must still hold at exactly the limits.
+// must still hold at exactly the limits, as Links applies them.
 func TestLinkIdentifierBounds(t *testing.T) {
 	tests := []struct {
-		name string
-		re   string
-		in   string
-		min  int
-		max  int
-		want bool
+		name  string
+		id    string
+		res   Resource
+		links int // the finding's link, and the resource's when it is valid
 	}{
-		{"finding id 128", "finding", strings.Repeat("a", 128), 1, 128, true},
-		{"finding id 129", "finding", strings.Repeat("a", 129), 1, 128, false},
-		{"finding id empty", "finding", "", 1, 128, false},
-		{"instance 8 hex", "instance", "i-" + strings.Repeat("f", 8), 10, 19, true},
-		{"instance 17 hex", "instance", "i-" + strings.Repeat("f", 17), 10, 19, true},
-		{"instance 7 hex", "instance", "i-" + strings.Repeat("f", 7), 10, 19, false},
-		{"instance 18 hex", "instance", "i-" + strings.Repeat("f", 18), 10, 19, false},
-		{"iam 128", "iam", strings.Repeat("u", 128), 1, 128, true},
-		{"iam 129", "iam", strings.Repeat("u", 129), 1, 128, false},
-		{"bucket 3", "bucket", "abc", 3, 63, true},
-		{"bucket 2", "bucket", "ab", 3, 63, false},
-		{"bucket 63", "bucket", strings.Repeat("b", 63), 3, 63, true},
-		{"bucket 64", "bucket", strings.Repeat("b", 64), 3, 63, false},
-		{"bucket trailing dot", "bucket", "abc.", 3, 63, false},
+		{"finding id 128", strings.Repeat("a", 128), Resource{}, 1},
+		{"finding id 129", strings.Repeat("a", 129), Resource{}, 0},
+		{"instance 8 hex", "f1", Resource{Kind: "ec2-instance", ID: "i-" + strings.Repeat("f", 8)}, 2},
+		{"instance 17 hex", "f1", Resource{Kind: "ec2-instance", ID: "i-" + strings.Repeat("f", 17)}, 2},
+		{"instance 7 hex", "f1", Resource{Kind: "ec2-instance", ID: "i-" + strings.Repeat("f", 7)}, 1},
+		{"instance 18 hex", "f1", Resource{Kind: "ec2-instance", ID: "i-" + strings.Repeat("f", 18)}, 1},
+		{"iam user 128", "f1", Resource{Kind: "iam-user", Name: strings.Repeat("u", 128)}, 2},
+		{"iam user 129", "f1", Resource{Kind: "iam-user", Name: strings.Repeat("u", 129)}, 1},
+		{"iam role 128", "f1", Resource{Kind: "iam-role", Name: strings.Repeat("r", 128)}, 2},
+		{"iam role 129", "f1", Resource{Kind: "iam-role", Name: strings.Repeat("r", 129)}, 1},
+		{"bucket 3", "f1", Resource{Kind: "s3-bucket", Name: "abc"}, 2},
+		{"bucket 2", "f1", Resource{Kind: "s3-bucket", Name: "ab"}, 1},
+		{"bucket 63", "f1", Resource{Kind: "s3-bucket", Name: strings.Repeat("b", 63)}, 2},
+		{"bucket 64", "f1", Resource{Kind: "s3-bucket", Name: strings.Repeat("b", 64)}, 1},
+		{"bucket trailing dot", "f1", Resource{Kind: "s3-bucket", Name: "abc."}, 1},
 	}
-	res := map[string]*regexp.Regexp{"finding": reFindingID, "instance": reInstanceID, "iam": reIAMName, "bucket": reBucket}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := matchLen(res[tt.re], tt.in, tt.min, tt.max); got != tt.want {
-				t.Errorf("%q: got %v, want %v", tt.in, got, tt.want)
+			f := Finding{ID: tt.id, Region: "us-east-1", Partition: "aws", Resource: tt.res}
+			if got := Links(&f); len(got) != tt.links {
+				t.Errorf("%d links, want %d: %+v", len(got), tt.links, got)
 			}
 		})
-	}
-	// and through Links: a 129-character finding id gives no link
-	if l := Links(&Finding{ID: strings.Repeat("a", 129), Region: "us-east-1"}); l != nil {
-		t.Errorf("links = %+v", l)
 	}
 }
