@@ -100,21 +100,24 @@ func (st *state) object(n *pathNode, i, depth int) int {
 	if depth > maxEventDepth {
 		return st.failAt(i, "nesting too deep")
 	}
+	// b is backed by the padded copy of the event, so bytes up to
+	// padBytes past its end read as zeros, which no test below accepts:
+	// the end of the event takes the same paths as any unexpected byte.
 	b, masks := st.b, st.masks
 	keys := n.keys
 	i = skipWS(b, i+1)
-	if i < len(b) && b[i] == '}' {
+	if byteAt(b, i) == '}' {
 		return i + 1
 	}
 	for {
-		if i >= len(b) || b[i] != '"' {
+		if byteAt(b, i) != '"' {
 			return st.failAt(i, "expected a string key")
 		}
 		var child *pathNode
-		j := nextSpecial(masks, i+1)
-		if j < len(b) && b[j] == '"' {
+		j := nextSpecialAt(masks, i+1)
+		if byteAt(b, j) == '"' {
 			// Only a key as long as some name can name something.
-			if l := j - i - 1; keys.may(l, b[i+1]) {
+			if l := j - i - 1; keys.may(l, byteAt(b, i+1)) {
 				child = keys.lookup(b, i+1, l)
 			}
 			j++
@@ -122,37 +125,39 @@ func (st *state) object(n *pathNode, i, depth int) int {
 			return -1
 		}
 		i = j
-		if i >= len(b) || b[i] != ':' {
-			if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
+		if byteAt(b, i) != ':' {
+			if i = skipWS(b, i); byteAt(b, i) != ':' {
 				return st.failAt(i, "expected ':'")
 			}
 		}
-		if i++; i < len(b) && isWS(b[i]) {
+		if i++; isWS(byteAt(b, i)) {
 			i = skipWS(b, i)
 		}
 		switch {
 		case child != nil:
 			i = st.value(child, i, depth)
-		case i < len(b) && b[i] == '"':
-			if j = nextSpecial(masks, i+1); j < len(b) && b[j] == '"' {
+		case byteAt(b, i) == '"':
+			if j = nextSpecialAt(masks, i+1); byteAt(b, j) == '"' {
 				i = j + 1
 			} else {
 				i = st.skipString(i)
 			}
 		default:
-			i = st.skip(i, depth)
+			i = st.skipValue(i, depth)
 		}
 		if i < 0 {
 			return -1
 		}
-		if i >= len(b) || b[i] != ',' && b[i] != '}' {
+		c := byteAt(b, i)
+		if c != ',' && c != '}' {
 			if i = skipWS(b, i); i >= len(b) {
 				return st.failAt(i, "unexpected end of input")
 			}
+			c = b[i]
 		}
-		switch b[i] {
+		switch c {
 		case ',':
-			if i++; i < len(b) && isWS(b[i]) {
+			if i++; isWS(byteAt(b, i)) {
 				i = skipWS(b, i)
 			}
 		case '}':
@@ -215,18 +220,18 @@ func (st *state) value(n *pathNode, i, depth int) int {
 	if i >= len(b) {
 		return st.failAt(i, "unexpected end of input")
 	}
-	switch c := b[i]; {
+	switch c := byteAt(b, i); {
 	case c == '{':
 		if n.children == nil {
-			return st.skip(i, depth)
+			return st.skipValue(i, depth)
 		}
 		return st.object(n, i, depth+1)
 	case c == '[':
 		return st.array(n, i, depth+1)
 	case n.fm == nil:
-		return st.skip(i, depth)
+		return st.skipValue(i, depth)
 	case c == '"':
-		if j := nextSpecial(st.masks, i+1); j < len(b) && b[j] == '"' {
+		if j := nextSpecialAt(st.masks, i+1); byteAt(b, j) == '"' {
 			st.matchString(n.fm, b[i+1:j])
 			return j + 1
 		}

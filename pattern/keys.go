@@ -166,11 +166,13 @@ func buildKeyTable(n *pathNode) *keyTable {
 
 // lookup returns the node named by the key b[i:i+l], or nil.
 func (t *keyTable) lookup(b []byte, i, l int) *pathNode {
-	if l > 16 || i+16 > len(b) {
+	if l > 16 {
 		return t.findKey(b[i : i+l])
 	}
+	// b is the scanner's padded copy of the event: sixteen bytes can be
+	// read from any offset in it.
 	km := &keyMasks[l]
-	w0, w1 := load64(b, i)&km[0], load64(b, i+8)&km[1] // the key, zero padded
+	w0, w1 := load64At(b, i)&km[0], load64At(b, i+8)&km[1] // the key, zero padded
 	s := &t.slots[t.hash(w0, w1, l)]
 	if s.n == l && s.w0 == w0 && s.w1 == w1 {
 		return s.node

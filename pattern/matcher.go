@@ -128,6 +128,7 @@ type state struct {
 	i      int
 	err    error
 	masks  []uint64 // the event's bitmap of special bytes (specialMasks)
+	pad    []byte   // b's backing array: the event and padBytes zeros (skipfast.go)
 	keyBuf []byte
 	strBuf []byte
 	fold   []byte
@@ -180,7 +181,13 @@ func newState(s *snapshot, nc, nf, np int) *state {
 func (st *state) release() {
 	st.b = nil
 	st.err = nil
+	if cap(st.pad) > maxPooledPad {
+		st.pad = nil // a rare large event: its copy is not kept in the pool
+	}
 }
+
+// maxPooledPad is the largest event copy a pooled state keeps.
+const maxPooledPad = 1 << 20
 
 func (st *state) nextEpoch() {
 	st.epoch++
@@ -204,7 +211,14 @@ func (st *state) run(event []byte) error {
 // begin resets the per-event state for event.
 func (st *state) begin(event []byte) {
 	st.nextEpoch()
-	st.b, st.i, st.err = event, 0, nil
+	n := len(event)
+	if cap(st.pad) < n+padBytes {
+		st.pad = make([]byte, n+padBytes)
+	}
+	st.pad = st.pad[:n+padBytes]
+	copy(st.pad, event)
+	clear(st.pad[n:])
+	st.b, st.i, st.err = st.pad[:n:n], 0, nil
 	st.masks = specialMasks(event, st.masks)
 	st.trail = st.trail[:0]
 	st.arrays = 0
