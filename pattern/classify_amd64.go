@@ -10,24 +10,27 @@ import "unsafe"
 // one on the development machine (AMD EPYC), so it was not kept.
 //
 //go:noescape
-func classifySSE2(b *byte, blocks int, masks *uint64)
+func classifySSE2(b *byte, blocks int, masks *uint64, dst *byte)
 
 // simdLevel selects the classifier: 1 SSE2, 0 the portable one (tests set
 // it to run everything on each).
 var simdLevel = 1
 
-// classify writes the bitmap of b (a multiple of 64 bytes long) to masks.
-func classify(b []byte, masks []uint64) {
+// classify writes the bitmap of b (a multiple of 64 bytes long) to masks
+// and copies b to dst.
+func classify(b []byte, masks []uint64, dst []byte) {
 	blocks := len(b) / 64
 	if blocks == 0 {
 		return
 	}
 	_ = masks[blocks-1]
+	_ = dst[len(b)-1]
 	if simdLevel == 0 {
 		classifyGeneric(b, masks)
+		copy(dst, b)
 		return
 	}
-	classifySSE2(unsafe.SliceData(b), blocks, unsafe.SliceData(masks))
+	classifySSE2(unsafe.SliceData(b), blocks, unsafe.SliceData(masks), unsafe.SliceData(dst))
 }
 
 // simdLevels lists the classifiers, best first (for tests).

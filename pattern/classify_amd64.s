@@ -1,6 +1,9 @@
 #include "textflag.h"
 
-// func classifySSE2(b *byte, blocks int, masks *uint64)
+// func classifySSE2(b *byte, blocks int, masks *uint64, dst *byte)
+//
+// It also copies the blocks to dst (the scanner's padded copy of the
+// event), from the registers it loaded them into.
 //
 // For each 64-byte block of b, writes the bitmap of its quotes, backslashes
 // and bytes below 0x20 (bit k for byte k) to masks. SSE2 is part of amd64,
@@ -8,10 +11,11 @@
 // exactly for the quote and the control bytes (the xor maps 0x22 to 0x20
 // and keeps every byte below 0x20 below it), found as y == min(y, 0x20);
 // one more compare finds the backslashes; PMOVMSKB gathers the 16 bits.
-TEXT ·classifySSE2(SB), NOSPLIT, $0-24
+TEXT ·classifySSE2(SB), NOSPLIT, $0-32
 	MOVQ b+0(FP), SI
 	MOVQ blocks+8(FP), CX
 	MOVQ masks+16(FP), DI
+	MOVQ dst+24(FP), R9
 	TESTQ CX, CX
 	JEQ done
 	MOVQ $0x0202020202020202, AX
@@ -29,6 +33,10 @@ loop:
 	MOVOU 16(SI), X1
 	MOVOU 32(SI), X2
 	MOVOU 48(SI), X3
+	MOVOU X0, 0(R9)
+	MOVOU X1, 16(R9)
+	MOVOU X2, 32(R9)
+	MOVOU X3, 48(R9)
 
 	MOVO X0, X4
 	PXOR X8, X4
@@ -75,6 +83,7 @@ loop:
 	MOVQ AX, 0(DI)
 
 	ADDQ $64, SI
+	ADDQ $64, R9
 	ADDQ $8, DI
 	DECQ CX
 	JNE loop

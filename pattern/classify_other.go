@@ -2,9 +2,12 @@
 
 package pattern
 
-// classify writes the bitmap of b (a multiple of 64 bytes long) to masks.
-// This architecture has only the portable classifier.
-func classify(b []byte, masks []uint64) { classifyGeneric(b, masks) }
+// classify writes the bitmap of b (a multiple of 64 bytes long) to masks
+// and copies b to dst. This architecture has only the portable classifier.
+func classify(b []byte, masks []uint64, dst []byte) {
+	classifyGeneric(b, masks)
+	copy(dst, b)
+}
 
 // simdLevels lists the classifiers this CPU can run (for tests).
 func simdLevels() []int { return []int{0} }

@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -40,10 +41,14 @@ func checkClassifiers(t *testing.T, b []byte) {
 	defer setSIMD(setSIMD(0))
 	for _, level := range simdLevels() {
 		setSIMD(level)
-		// a reused buffer with stale bits must be overwritten
-		got := specialMasks(b, []uint64{^uint64(0), ^uint64(0)})
+		// reused buffers with stale bits and bytes must be overwritten
+		dst := bytes.Repeat([]byte{0xff}, len(b)+padBytes)
+		got := specialMasks(b, []uint64{^uint64(0), ^uint64(0)}, dst)
 		if !slices.Equal(got, want) {
 			t.Fatalf("classifier %d: specialMasks(%q) = %x, want %x", level, b, got, want)
+		}
+		if wantDst := append(slices.Clone(b), make([]byte, padBytes)...); !bytes.Equal(dst, wantDst) {
+			t.Fatalf("classifier %d: the padded copy of %q is %q", level, b, dst)
 		}
 	}
 	next := len(b)

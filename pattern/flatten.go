@@ -110,11 +110,21 @@ func (st *state) object(n *pathNode, i, depth int) int {
 		return i + 1
 	}
 	for {
+		// Pairs that name nothing are skimmed; the loop reads the others.
+		j, why := skimPairs(b, masks, &keys.filter, i)
+		switch why {
+		case skimEnd:
+			return j
+		case skimBail:
+			i = skipWS(b, j)
+		default:
+			i = j
+		}
 		if byteAt(b, i) != '"' {
 			return st.failAt(i, "expected a string key")
 		}
 		var child *pathNode
-		j := nextSpecialAt(masks, i+1)
+		j = nextSpecialAt(masks, i+1)
 		if byteAt(b, j) == '"' {
 			// Only a key as long as some name can name something.
 			if l := j - i - 1; keys.may(l, byteAt(b, i+1)) {

@@ -216,10 +216,8 @@ func (st *state) begin(event []byte) {
 		st.pad = make([]byte, n+padBytes)
 	}
 	st.pad = st.pad[:n+padBytes]
-	copy(st.pad, event)
-	clear(st.pad[n:])
+	st.masks = specialMasks(event, st.masks, st.pad) // and copies event to pad
 	st.b, st.i, st.err = st.pad[:n:n], 0, nil
-	st.masks = specialMasks(event, st.masks)
 	st.trail = st.trail[:0]
 	st.arrays = 0
 	st.satList = st.satList[:0]

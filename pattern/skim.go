@@ -1,0 +1,173 @@
+package pattern
+
+// Skimming: in an object on a referenced path, most pairs name nothing,
+// and their values are read only to be validated. skimPairs goes past such
+// pairs as long as they are plain compact JSON, in one loop with little
+// to keep, and stops at the first pair that needs the object loop: a key
+// some name may match (its length and first byte pass the key filter), or
+// anything it does not read itself (whitespace, escapes, exponents,
+// nesting deeper than fastDepth, errors). Reading nothing but valid JSON
+// and recording nothing, it can always stop and let the checked path read
+// the same pair again.
+
+// skimPairs results.
+const (
+	skimEnd  = 0 // the object is closed: the offset is after its '}'
+	skimHit  = 1 // the offset is the quote of a key some name may match
+	skimBail = 2 // the offset is where the pair skimPairs could not read starts (after a ',', perhaps whitespace)
+)
+
+// skimPairsGo is skimPairs in Go: from b[i], where a key is expected in an
+// object whose key filter is filter, it goes past the pairs whose key no
+// name may match and whose value is plain compact JSON, and returns where
+// it stopped and why. b must be the scanner's padded copy of the event
+// and masks its bitmap. It is the portable version and the reference for
+// the assembly one, which must return the same for every input.
+func skimPairsGo(b []byte, masks []uint64, filter *[4]uint64, i int) (int, int) {
+	var (
+		kinds uint64 // bit d set: the container open at depth d is an object
+		d     int    // depth inside the value, 0 at the pair
+		j, k  int
+		c     byte
+	)
+pair:
+	if byteAt(b, i) != '"' {
+		return i, skimBail
+	}
+	j = nextSpecialAt(masks, i+1)
+	if byteAt(b, j) != '"' {
+		return i, skimBail
+	}
+	if f := filterBit(j-i-1, byteAt(b, i+1)); filter[f>>6]>>(f&63)&1 != 0 {
+		return i, skimHit
+	}
+	if byteAt(b, j+1) != ':' {
+		return i, skimBail
+	}
+	k = j + 2
+value:
+	switch c = byteAt(b, k); {
+	case c == '"':
+		if j = nextSpecialAt(masks, k+1); byteAt(b, j) != '"' {
+			return i, skimBail
+		}
+		k = j + 1
+	case c == '{':
+		if d++; d > fastDepth {
+			return i, skimBail
+		}
+		kinds |= 1 << (d & 63)
+		k++
+		if c = byteAt(b, k); c == '"' {
+			goto key
+		}
+		if c != '}' {
+			return i, skimBail
+		}
+		k++
+		d--
+	case c == '[':
+		if d++; d > fastDepth {
+			return i, skimBail
+		}
+		kinds &^= 1 << (d & 63)
+		k++
+		if byteAt(b, k) != ']' {
+			goto value
+		}
+		k++
+		d--
+	case c == '-' || isDigit(c):
+		if k = skimNumber(b, k); k < 0 {
+			return i, skimBail
+		}
+	case c == 't':
+		if load32At(b, k) != wordTrue {
+			return i, skimBail
+		}
+		k += 4
+	case c == 'n':
+		if load32At(b, k) != wordNull {
+			return i, skimBail
+		}
+		k += 4
+	case c == 'f':
+		if load32At(b, k) != wordFals || byteAt(b, k+4) != 'e' {
+			return i, skimBail
+		}
+		k += 5
+	default:
+		return i, skimBail
+	}
+after: // a value has been read; b[k] follows it
+	c = byteAt(b, k)
+	if d > 0 {
+		if kinds>>(d&63)&1 != 0 {
+			if c == ',' {
+				k++
+				goto key
+			}
+			if c == '}' {
+				k++
+				d--
+				goto after
+			}
+		} else {
+			if c == ',' {
+				k++
+				goto value
+			}
+			if c == ']' {
+				k++
+				d--
+				goto after
+			}
+		}
+		return i, skimBail
+	}
+	if c == ',' {
+		i = k + 1
+		goto pair
+	}
+	if c == '}' {
+		return k + 1, skimEnd
+	}
+	return i, skimBail
+key: // b[k] should be the quote of a key inside the value
+	if byteAt(b, k) != '"' {
+		return i, skimBail
+	}
+	if j = nextSpecialAt(masks, k+1); byteAt(b, j) != '"' || byteAt(b, j+1) != ':' {
+		return i, skimBail
+	}
+	k = j + 2
+	goto value
+}
+
+// skimNumber returns the offset after the number at b[k] if it is valid
+// and has no exponent, else -1.
+func skimNumber(b []byte, k int) int {
+	if byteAt(b, k) == '-' {
+		k++
+	}
+	switch c := byteAt(b, k); {
+	case c == '0':
+		k++
+	case c >= '1' && c <= '9':
+		for k++; isDigit(byteAt(b, k)); k++ {
+		}
+	default:
+		return -1
+	}
+	if byteAt(b, k) == '.' {
+		if k++; !isDigit(byteAt(b, k)) {
+			return -1
+		}
+		for k++; isDigit(byteAt(b, k)); k++ {
+		}
+	}
+	if c := byteAt(b, k); c == 'e' || c == 'E' {
+		return -1
+	}
+	return k
+}

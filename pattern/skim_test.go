@@ -1,0 +1,97 @@
+package pattern
+
+import (
+	"strings"
+	"testing"
+)
+
+// skimBoth runs skimPairs (assembly on amd64) and skimPairsGo on event
+// from offset i, with a key filter that passes keys of the lengths and
+// first bytes of names, and fails the test unless they agree.
+func skimBoth(t *testing.T, event []byte, names []string, i int) (int, int) {
+	t.Helper()
+	pad := make([]byte, len(event)+padBytes)
+	masks := specialMasks(event, nil, pad)
+	b := pad[:len(event):len(event)]
+	var filter [4]uint64
+	for _, n := range names {
+		f := filterBit(len(n), '"')
+		if n != "" {
+			f = filterBit(len(n), n[0])
+		}
+		filter[f>>6] |= 1 << (f & 63)
+	}
+	pos, why := skimPairs(b, masks, &filter, i)
+	gpos, gwhy := skimPairsGo(b, masks, &filter, i)
+	if pos != gpos || why != gwhy {
+		t.Fatalf("skim %q from %d: skimPairs = (%d, %d), skimPairsGo = (%d, %d)", event, i, pos, why, gpos, gwhy)
+	}
+	return pos, why
+}
+
+// TestSkim checks where skimming stops and why, from the first key of
+// each object (offset 1), on both implementations: it goes past plain
+// compact pairs of every kind of value and stops at a name's key, at the
+// end of the object, and at anything it leaves to the checked path, at
+// the start of the pair it could not read.
+func TestSkim(t *testing.T) {
+	deep := `{"a":` + strings.Repeat("[", 63) + strings.Repeat("]", 63) + `,"z":1}`
+	tooDeep := `{"a":` + strings.Repeat("[", 64) + strings.Repeat("]", 64) + `}`
+	for _, tc := range []struct {
+		name, event string
+		names       []string
+		pos, why    int
+	}{
+		{"empty object is not skimmed (the caller sees '}')", `{}`, nil, 1, skimBail},
+		{"strings to the end", `{"a":"x","bb":"y"}`, nil, 18, skimEnd},
+		{"every kind of value", `{"s":"x","n":-12.50,"z":0,"t":true,"f":false,"u":null,"o":{"k":[1,{"x":[]},{}]},"e":[]}`, nil, 87, skimEnd},
+		{"a name's key", `{"a":"x","type":"y"}`, []string{"type"}, 9, skimHit},
+		{"same length and first byte as a name", `{"a":"x","tame":"y"}`, []string{"type"}, 9, skimHit},
+		{"the first key", `{"type":"y"}`, []string{"type"}, 1, skimHit},
+		{"nested keys are not looked up", `{"o":{"type":1}}`, []string{"type"}, 16, skimEnd},
+		{"nesting to 63", deep, nil, len(deep), skimEnd},
+		{"nesting to 64", tooDeep, nil, 1, skimBail},
+		{"whitespace after ':'", `{"a":"x","b": "y"}`, nil, 9, skimBail},
+		{"whitespace after ','", `{"a":"x", "b":"y"}`, nil, 9, skimBail},
+		{"whitespace inside a value", `{"a":"x","b":[1, 2]}`, nil, 9, skimBail},
+		{"escape in a key", `{"a":"x","\u0062":"y"}`, nil, 9, skimBail},
+		{"escape in a value", `{"a":"x","b":"\"y"}`, nil, 9, skimBail},
+		{"exponent", `{"a":"x","b":1e5}`, nil, 9, skimBail},
+		{"exponent after a fraction", `{"a":"x","b":1.5E5}`, nil, 9, skimBail},
+		{"leading zero", `{"a":"x","b":01}`, nil, 9, skimBail},
+		{"bare minus", `{"a":"x","b":-}`, nil, 9, skimBail},
+		{"fraction without digits", `{"a":"x","b":1.}`, nil, 9, skimBail},
+		{"bad literal", `{"a":"x","b":tru}`, nil, 9, skimBail},
+		{"bad false", `{"a":"x","b":falsy}`, nil, 9, skimBail},
+		{"array closed by '}'", `{"a":"x","b":[1}}`, nil, 9, skimBail},
+		{"object closed by ']'", `{"a":"x","b":{"c":1]}`, nil, 9, skimBail},
+		{"trailing comma in an array", `{"a":"x","b":[1,]}`, nil, 9, skimBail},
+		{"trailing comma in the object", `{"a":"x",}`, nil, 9, skimBail},
+		{"missing colon", `{"a":"x","b""y"}`, nil, 9, skimBail},
+		{"control byte in a string", "{\"a\":\"x\",\"b\":\"\x01\"}", nil, 9, skimBail},
+		{"unterminated string", `{"a":"x","b":"y`, nil, 9, skimBail},
+		{"end of input after a value", `{"a":"x","b":1`, nil, 9, skimBail},
+		{"end of input in a nested object", `{"a":"x","b":{"c":1`, nil, 9, skimBail},
+		{"a key's value is not read when it is a name's", `{"type":@}`, []string{"type"}, 1, skimHit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pos, why := skimBoth(t, []byte(tc.event), tc.names, 1)
+			if pos != tc.pos || why != tc.why {
+				t.Errorf("skim %s = (%d, %d), want (%d, %d)", tc.event, pos, why, tc.pos, tc.why)
+			}
+		})
+	}
+}
+
+// FuzzSkim compares the assembly skimmer with skimPairsGo from every
+// offset of any input (on other architectures both are skimPairsGo).
+func FuzzSkim(f *testing.F) {
+	f.Add([]byte(`{"a":"x","n":-1.5,"o":{"k":[true,false,null,{}]},"type":"y"}`), "type")
+	f.Add([]byte(`{"a":"x\"","b":1e5, "c":[1,]}`), "")
+	f.Add([]byte(`{"a":`+strings.Repeat("[", 70)), "a")
+	f.Fuzz(func(t *testing.T, event []byte, names string) {
+		for i := 0; i <= len(event); i++ {
+			skimBoth(t, event, strings.Split(names, ","), i)
+		}
+	})
+}
