@@ -111,30 +111,30 @@ func (st *state) object(n *pathNode, i, depth int) int {
 	}
 	for {
 		// Pairs that name nothing are skimmed; the loop reads the others.
-		j, why := skimPairs(b, masks, &keys.filter, i)
+		var child *pathNode
+		j, why, end := skimPairs(b, masks, &keys.filter, i)
 		switch why {
 		case skimEnd:
 			return j
-		case skimBail:
-			i = skipWS(b, j)
+		case skimHit: // b[j:end+1] is a plain key some name may match
+			child = keys.lookup(b, j+1, end-j-1)
+			i = end + 1
 		default:
+			if i = skipWS(b, j); byteAt(b, i) != '"' {
+				return st.failAt(i, "expected a string key")
+			}
+			j = nextSpecialAt(masks, i+1)
+			if byteAt(b, j) == '"' {
+				// Only a key as long as some name can name something.
+				if l := j - i - 1; keys.may(l, byteAt(b, i+1)) {
+					child = keys.lookup(b, i+1, l)
+				}
+				j++
+			} else if child, j = st.key(keys, i); j < 0 {
+				return -1
+			}
 			i = j
 		}
-		if byteAt(b, i) != '"' {
-			return st.failAt(i, "expected a string key")
-		}
-		var child *pathNode
-		j = nextSpecialAt(masks, i+1)
-		if byteAt(b, j) == '"' {
-			// Only a key as long as some name can name something.
-			if l := j - i - 1; keys.may(l, byteAt(b, i+1)) {
-				child = keys.lookup(b, i+1, l)
-			}
-			j++
-		} else if child, j = st.key(keys, i); j < 0 {
-			return -1
-		}
-		i = j
 		if byteAt(b, i) != ':' {
 			if i = skipWS(b, i); byteAt(b, i) != ':' {
 				return st.failAt(i, "expected ':'")

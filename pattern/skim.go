@@ -13,7 +13,7 @@ package pattern
 // skimPairs results.
 const (
 	skimEnd  = 0 // the object is closed: the offset is after its '}'
-	skimHit  = 1 // the offset is the quote of a key some name may match
+	skimHit  = 1 // the offset is the quote of a key some name may match (and the third result its closing quote)
 	skimBail = 2 // the offset is where the pair skimPairs could not read starts (after a ',', perhaps whitespace)
 )
 
@@ -23,7 +23,7 @@ const (
 // it stopped and why. b must be the scanner's padded copy of the event
 // and masks its bitmap. It is the portable version and the reference for
 // the assembly one, which must return the same for every input.
-func skimPairsGo(b []byte, masks []uint64, filter *[4]uint64, i int) (int, int) {
+func skimPairsGo(b []byte, masks []uint64, filter *[4]uint64, i int) (pos, why, end int) {
 	var (
 		kinds uint64 // bit d set: the container open at depth d is an object
 		d     int    // depth inside the value, 0 at the pair
@@ -32,29 +32,29 @@ func skimPairsGo(b []byte, masks []uint64, filter *[4]uint64, i int) (int, int) 
 	)
 pair:
 	if byteAt(b, i) != '"' {
-		return i, skimBail
+		return i, skimBail, 0
 	}
 	j = nextSpecialAt(masks, i+1)
 	if byteAt(b, j) != '"' {
-		return i, skimBail
+		return i, skimBail, 0
 	}
 	if f := filterBit(j-i-1, byteAt(b, i+1)); filter[f>>6]>>(f&63)&1 != 0 {
-		return i, skimHit
+		return i, skimHit, j
 	}
 	if byteAt(b, j+1) != ':' {
-		return i, skimBail
+		return i, skimBail, 0
 	}
 	k = j + 2
 value:
 	switch c = byteAt(b, k); {
 	case c == '"':
 		if j = nextSpecialAt(masks, k+1); byteAt(b, j) != '"' {
-			return i, skimBail
+			return i, skimBail, 0
 		}
 		k = j + 1
 	case c == '{':
 		if d++; d > fastDepth {
-			return i, skimBail
+			return i, skimBail, 0
 		}
 		kinds |= 1 << (d & 63)
 		k++
@@ -62,13 +62,13 @@ value:
 			goto key
 		}
 		if c != '}' {
-			return i, skimBail
+			return i, skimBail, 0
 		}
 		k++
 		d--
 	case c == '[':
 		if d++; d > fastDepth {
-			return i, skimBail
+			return i, skimBail, 0
 		}
 		kinds &^= 1 << (d & 63)
 		k++
@@ -79,25 +79,25 @@ value:
 		d--
 	case c == '-' || isDigit(c):
 		if k = skimNumber(b, k); k < 0 {
-			return i, skimBail
+			return i, skimBail, 0
 		}
 	case c == 't':
 		if load32At(b, k) != wordTrue {
-			return i, skimBail
+			return i, skimBail, 0
 		}
 		k += 4
 	case c == 'n':
 		if load32At(b, k) != wordNull {
-			return i, skimBail
+			return i, skimBail, 0
 		}
 		k += 4
 	case c == 'f':
 		if load32At(b, k) != wordFals || byteAt(b, k+4) != 'e' {
-			return i, skimBail
+			return i, skimBail, 0
 		}
 		k += 5
 	default:
-		return i, skimBail
+		return i, skimBail, 0
 	}
 after: // a value has been read; b[k] follows it
 	c = byteAt(b, k)
@@ -123,22 +123,22 @@ after: // a value has been read; b[k] follows it
 				goto after
 			}
 		}
-		return i, skimBail
+		return i, skimBail, 0
 	}
 	if c == ',' {
 		i = k + 1
 		goto pair
 	}
 	if c == '}' {
-		return k + 1, skimEnd
+		return k + 1, skimEnd, 0
 	}
-	return i, skimBail
+	return i, skimBail, 0
 key: // b[k] should be the quote of a key inside the value
 	if byteAt(b, k) != '"' {
-		return i, skimBail
+		return i, skimBail, 0
 	}
 	if j = nextSpecialAt(masks, k+1); byteAt(b, j) != '"' || byteAt(b, j+1) != ':' {
-		return i, skimBail
+		return i, skimBail, 0
 	}
 	k = j + 2
 	goto value

@@ -1,6 +1,6 @@
 #include "textflag.h"
 
-// func skimPairsAsm(b *byte, masks *uint64, filter *[4]uint64, i int) (pos int, why int)
+// func skimPairsAsm(b *byte, masks *uint64, filter *[4]uint64, i int) (pos, why, end int)
 //
 // skimPairsGo (skim.go) in assembly, the same result for every input:
 // read the comments there. b is the scanner's padded copy of the event,
@@ -14,7 +14,7 @@
 // bitmap word of the offset shifted down to it (the shift count in CX),
 // then the following words until one has a bit; the bitmap has a bit at
 // len(b), so the search ends inside masks.
-TEXT ·skimPairsAsm(SB), NOSPLIT, $0-48
+TEXT ·skimPairsAsm(SB), NOSPLIT, $0-56
 	MOVQ b+0(FP), SI
 	MOVQ masks+8(FP), DI
 	MOVQ filter+16(FP), R8
@@ -94,6 +94,7 @@ notcomma:
 	LEAQ 1(R13), AX
 	MOVQ AX, pos+32(FP)
 	MOVQ $0, why+40(FP)
+	MOVQ $0, end+48(FP)
 	RET
 
 nested:
@@ -258,13 +259,16 @@ openarr:
 	JMP  after
 
 hit:
+	// AX: the key's closing quote.
 	MOVQ R11, pos+32(FP)
 	MOVQ $1, why+40(FP)
+	MOVQ AX, end+48(FP)
 	RET
 
 bail:
 	MOVQ R11, pos+32(FP)
 	MOVQ $2, why+40(FP)
+	MOVQ $0, end+48(FP)
 	RET
 
 	// The rest of the special-byte searches: the words after the first.

@@ -21,10 +21,13 @@ func skimBoth(t *testing.T, event []byte, names []string, i int) (int, int) {
 		}
 		filter[f>>6] |= 1 << (f & 63)
 	}
-	pos, why := skimPairs(b, masks, &filter, i)
-	gpos, gwhy := skimPairsGo(b, masks, &filter, i)
-	if pos != gpos || why != gwhy {
-		t.Fatalf("skim %q from %d: skimPairs = (%d, %d), skimPairsGo = (%d, %d)", event, i, pos, why, gpos, gwhy)
+	pos, why, end := skimPairs(b, masks, &filter, i)
+	gpos, gwhy, gend := skimPairsGo(b, masks, &filter, i)
+	if pos != gpos || why != gwhy || end != gend {
+		t.Fatalf("skim %q from %d: skimPairs = (%d, %d, %d), skimPairsGo = (%d, %d, %d)", event, i, pos, why, end, gpos, gwhy, gend)
+	}
+	if why == skimHit && (b[pos] != '"' || b[end] != '"' || nextSpecial(masks, pos+1) != end) {
+		t.Fatalf("skim %q from %d: a hit at %d ending at %d is not a plain key", event, i, pos, end)
 	}
 	return pos, why
 }
