@@ -5,15 +5,26 @@
 // skimPairsGo (skim.go) in assembly, the same result for every input:
 // read the comments there. b is the scanner's padded copy of the event,
 // so every load below is at most a few bytes past its end, into zeros
-// that no test accepts. Registers: SI b, DI masks, R8 filter, R11 the
-// quote of the pair's key (where a bail resumes), R13 the cursor in its
-// value, R10 the depth inside the value, R9 its bit stack of open
-// containers (bit d set: an object), AX BX CX DX R12 scratch.
+// that no test accepts.
 //
-// Each "next special byte" search is written out where it is used: the
-// bitmap word of the offset shifted down to it (the shift count in CX),
-// then the following words until one has a bit; the bitmap has a bit at
-// len(b), so the search ends inside masks.
+// Where skimPairsGo looks for the next special byte (quote, backslash,
+// control byte) from an offset, this walks the bitmap's set bits in
+// order: every special byte before the cursor has been consumed, so the
+// next one is the lowest bit left in the current word, found by a
+// bit-scan and cleared. That keeps the offsets of successive strings out
+// of one long chain of dependent loads and shifts (load the word at the
+// offset, shift, scan, add, load the byte there), which is what limited
+// the search from each offset. A string's opening quote is a bit that is
+// just cleared; its closing one is the next bit, which must be a quote
+// (else a backslash or control byte: left to the caller). The bitmap has
+// a bit at len(b), which every walk reaches before the end of masks and
+// which is never a quote.
+//
+// Registers: SI b, DI masks, R8 filter, R11 the quote of the pair's key
+// (where a bail resumes), R13 the cursor in its value, R10 the depth
+// inside the value, R9 its bit stack of open containers (bit d set: an
+// object), BX the index of the current bitmap word, R12 its bits not yet
+// consumed, AX CX DX scratch.
 TEXT ·skimPairsAsm(SB), NOSPLIT, $0-56
 	MOVQ b+0(FP), SI
 	MOVQ masks+8(FP), DI
@@ -21,37 +32,46 @@ TEXT ·skimPairsAsm(SB), NOSPLIT, $0-56
 	MOVQ i+24(FP), R11
 	XORQ R9, R9
 	XORQ R10, R10
+	// The bits at and after i.
+	MOVQ R11, BX
+	SHRQ $6, BX
+	MOVQ (DI)(BX*8), R12
+	MOVQ R11, CX
+	SHRQ CX, R12
+	SHLQ CX, R12
 
 pair:
 	CMPB (SI)(R11*1), $0x22
 	JNE  bail
-	LEAQ 1(R11), AX
-	MOVQ AX, BX
-	SHRQ $6, BX
-	MOVQ (DI)(BX*8), DX
-	MOVQ AX, CX
-	SHRQ CX, DX
-	TESTQ DX, DX
-	JZ   pairmore
-	BSFQ DX, DX
+	TESTQ R12, R12
+	JZ   skipmore1
+skipped1:
+	LEAQ -1(R12), DX
+	ANDQ DX, R12
+	TESTQ R12, R12
+	JZ   nextmore1
+next1:
+	BSFQ R12, AX
+	MOVQ BX, DX
+	SHLQ $6, DX
 	ADDQ DX, AX
-
-pairkey:
+	LEAQ -1(R12), DX
+	ANDQ DX, R12
 	// AX: the byte ending the key.
 	CMPB (SI)(AX*1), $0x22
 	JNE  bail
 	// The filter bit of (length, first byte): (l*7 + c) & 255.
-	MOVQ AX, BX
-	SUBQ R11, BX
-	DECQ BX
-	LEAQ (BX)(BX*2), DX
-	LEAQ (BX)(DX*2), DX
+	MOVQ AX, DX
+	SUBQ R11, DX
+	DECQ DX
+	LEAQ (DX)(DX*2), CX
+	LEAQ (DX)(CX*2), DX
 	MOVBQZX 1(SI)(R11*1), CX
 	ADDQ CX, DX
 	ANDQ $255, DX
-	MOVQ DX, BX
-	SHRQ $6, BX
-	MOVQ (R8)(BX*8), CX
+	MOVQ DX, CX
+	SHRQ $6, CX
+	MOVQ (R8)(CX*8), CX
 	BTQ  DX, CX
 	JCS  hit
 	CMPB 1(SI)(AX*1), $0x3a
@@ -62,18 +82,20 @@ value:
 	MOVBQZX (SI)(R13*1), DX
 	CMPB DX, $0x22
 	JNE  other
-	LEAQ 1(R13), AX
-	MOVQ AX, BX
-	SHRQ $6, BX
-	MOVQ (DI)(BX*8), DX
-	MOVQ AX, CX
-	SHRQ CX, DX
-	TESTQ DX, DX
-	JZ   strmore
-	BSFQ DX, DX
+	TESTQ R12, R12
+	JZ   skipmore2
+skipped2:
+	LEAQ -1(R12), DX
+	ANDQ DX, R12
+	TESTQ R12, R12
+	JZ   nextmore2
+next2:
+	BSFQ R12, AX
+	MOVQ BX, DX
+	SHLQ $6, DX
 	ADDQ DX, AX
-
-strend:
+	LEAQ -1(R12), DX
+	ANDQ DX, R12
 	CMPB (SI)(AX*1), $0x22
 	JNE  bail
 	LEAQ 1(AX), R13
@@ -115,18 +137,20 @@ key:
 	// b[R13] should be the quote of a key inside the value.
 	CMPB (SI)(R13*1), $0x22
 	JNE  bail
-	LEAQ 1(R13), AX
-	MOVQ AX, BX
-	SHRQ $6, BX
-	MOVQ (DI)(BX*8), DX
-	MOVQ AX, CX
-	SHRQ CX, DX
-	TESTQ DX, DX
-	JZ   keymore
-	BSFQ DX, DX
+	TESTQ R12, R12
+	JZ   skipmore3
+skipped3:
+	LEAQ -1(R12), DX
+	ANDQ DX, R12
+	TESTQ R12, R12
+	JZ   nextmore3
+next3:
+	BSFQ R12, AX
+	MOVQ BX, DX
+	SHLQ $6, DX
 	ADDQ DX, AX
-
-keyend:
+	LEAQ -1(R12), DX
+	ANDQ DX, R12
 	CMPB (SI)(AX*1), $0x22
 	JNE  bail
 	CMPB 1(SI)(AX*1), $0x3a
@@ -148,7 +172,8 @@ nextelem:
 	JMP  value
 
 other:
-	// DX: b[R13], not a quote.
+	// DX: b[R13], not a quote. Numbers and literals have no special
+	// bytes, so no bit is consumed.
 	CMPB DX, $0x7b
 	JEQ  openobj
 	CMPB DX, $0x5b
@@ -271,33 +296,45 @@ bail:
 	MOVQ $0, end+48(FP)
 	RET
 
-	// The rest of the special-byte searches: the words after the first.
-pairmore:
+	// A bitmap word used up: the next ones until one has a bit.
+skipmore1:
 	INCQ BX
-	MOVQ (DI)(BX*8), DX
-	TESTQ DX, DX
-	JZ   pairmore
-	BSFQ DX, DX
-	SHLQ $6, BX
-	LEAQ (BX)(DX*1), AX
-	JMP  pairkey
+	MOVQ (DI)(BX*8), R12
+	TESTQ R12, R12
+	JZ   skipmore1
+	JMP  skipped1
 
-strmore:
+nextmore1:
 	INCQ BX
-	MOVQ (DI)(BX*8), DX
-	TESTQ DX, DX
-	JZ   strmore
-	BSFQ DX, DX
-	SHLQ $6, BX
-	LEAQ (BX)(DX*1), AX
-	JMP  strend
+	MOVQ (DI)(BX*8), R12
+	TESTQ R12, R12
+	JZ   nextmore1
+	JMP  next1
 
-keymore:
+skipmore2:
 	INCQ BX
-	MOVQ (DI)(BX*8), DX
-	TESTQ DX, DX
-	JZ   keymore
-	BSFQ DX, DX
-	SHLQ $6, BX
-	LEAQ (BX)(DX*1), AX
-	JMP  keyend
+	MOVQ (DI)(BX*8), R12
+	TESTQ R12, R12
+	JZ   skipmore2
+	JMP  skipped2
+
+nextmore2:
+	INCQ BX
+	MOVQ (DI)(BX*8), R12
+	TESTQ R12, R12
+	JZ   nextmore2
+	JMP  next2
+
+skipmore3:
+	INCQ BX
+	MOVQ (DI)(BX*8), R12
+	TESTQ R12, R12
+	JZ   skipmore3
+	JMP  skipped3
+
+nextmore3:
+	INCQ BX
+	MOVQ (DI)(BX*8), R12
+	TESTQ R12, R12
+	JZ   nextmore3
+	JMP  next3
