@@ -1,6 +1,8 @@
 package pattern
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"syscall"
 	"testing"
@@ -141,6 +143,32 @@ func BenchmarkMatcher(b *testing.B) {
 			b.ReportMetric(float64(matches)/float64(len(events)), "matches/event")
 		})
 	}
+}
+
+// BenchmarkMatcherPretty is BenchmarkMatcher at 1,000 rules on the same
+// events indented (as files and the AWS CLI print them), which the
+// scanner reads by its checked path where compact events are skimmed.
+func BenchmarkMatcherPretty(b *testing.B) {
+	_, events := loadEvents(b)
+	pretty := make([][]byte, len(events))
+	for i, e := range events {
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, e, "", "  "); err != nil {
+			b.Fatal(err)
+		}
+		pretty[i] = buf.Bytes()
+	}
+	m := benchMatcher(b, 1000)
+	dst := make([]string, 0, 1000)
+	b.ReportAllocs()
+	start, cpuStart := time.Now(), cpuTime()
+	for i := 0; b.Loop(); i++ {
+		var err error
+		if dst, err = m.MatchAppend(dst[:0], pretty[i%len(pretty)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportRate(b, start, cpuStart)
 }
 
 // BenchmarkNaive is the baseline: decode each event into maps, then walk

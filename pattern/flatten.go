@@ -109,10 +109,18 @@ func (st *state) object(n *pathNode, i, depth int) int {
 	if byteAt(b, i) == '}' {
 		return i + 1
 	}
+	skim := true
 	for {
 		// Pairs that name nothing are skimmed; the loop reads the others.
+		// Once skimming gave up in an object, the loop reads the rest of it:
+		// what stopped it (whitespace in a pretty-printed event, mostly)
+		// is likely to come again, and each attempt would be wasted.
 		var child *pathNode
-		j, why, end := skimPairs(b, masks, &keys.filter, i)
+		j, why, end := i, skimBail, 0
+		if skim {
+			j, why, end = skimPairs(b, masks, &keys.filter, i)
+			skim = why != skimBail
+		}
 		switch why {
 		case skimEnd:
 			return j
