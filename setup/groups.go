@@ -20,12 +20,12 @@ import (
 // reflex's isolation groups (package isogroup): ec2.isolate and ec2.contain
 // put an interface first in the allow-all untrack group, then in the
 // isolation group, and create both in a VPC that lacks them — while the
-// instance is being contained, where the untrack group's rules must be in
-// place before it goes on an interface: two round trips (CreateSecurityGroup,
-// then its rules) before the first interface changes. Setup makes them
-// ahead, in every VPC where reflex acts, with exactly the rules the steps
-// give them, so that the steps find them ready (isogroup.List) and spend no
-// round trip on them.
+// instance is being contained, where the untrack group must be created and
+// then get its rules before it goes on an interface: ec2.contain, which
+// creates them alongside its first reads, isolates every interface one
+// round trip later. Setup makes them ahead, in every VPC where reflex acts,
+// with exactly the rules the steps give them, so that the steps find them
+// ready (isogroup.List) and spend no round trip on them.
 
 // EC2 is the part of the EC2 API setup uses for reflex's isolation groups.
 type EC2 interface {
@@ -138,7 +138,7 @@ func groupTargets(home, partition, region string, accounts []Account) ([]groupTa
 		out = append([]groupTarget{{account: home, regions: regionsOf(*star)}}, out...)
 	}
 	return out, []string{fmt.Sprintf(`accounts: "*" (role %s) stands for accounts setup cannot list: reflex's isolation groups are made in this account (%s) and in the accounts listed by id only; `+
-		`list the others by id, or make the groups there with the Terraform module deploy/terraform/member-role (isolation_vpc_ids); elsewhere ec2.isolate and ec2.contain create them while containing, two round trips later`,
+		`list the others by id, or make the groups there with the Terraform module deploy/terraform/member-role (isolation_vpc_ids); elsewhere ec2.isolate and ec2.contain create them while containing, ec2.contain isolating one round trip later`,
 		star.Role, home)}
 }
 

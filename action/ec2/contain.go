@@ -46,8 +46,9 @@ func contain() action.Step {
 			Description: "The whole EC2 containment in one step, whatever the number of interfaces and volumes: (1) every read — the evidence — " +
 				"and the snapshots started; the prior state is then journaled in the ledger; (2) protection, the finding's tags, Auto Scaling detach, " +
 				"Elastic IPs and instance profile removed, the allow-all untrack group on every interface; (3) the isolation group on every interface, " +
-				"target groups deregistered. Three round trips when reflex's groups exist in the VPC; when they are created now, the untrack group " +
-				"gets its rules before it goes on an interface, one round later. Same effects and release as the single steps " +
+				"target groups deregistered. Three round trips when reflex's groups exist in the VPC (reflex setup, or the Terraform modules' " +
+				"isolation_vpc_ids, make them ahead); when they are created now, the untrack group gets its rules before it goes on an interface, " +
+				"one round later. Same effects and release as the single steps " +
 				"(ec2.capture-evidence … ec2.revoke-instance-credentials).",
 			Params: []action.Param{
 				{Name: "isolation_group", Type: action.TypeString, Description: "security group id to use as the isolation group (default: reflex-isolation, created per VPC)"},

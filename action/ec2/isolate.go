@@ -32,7 +32,7 @@ func isolate() action.Step {
 		Def: action.Spec{Name: "ec2.isolate", Effect: action.Reversible, Targets: instanceKinds,
 			Description: "Isolate the instance interface by interface (ModifyNetworkInterfaceAttribute; never ModifyInstanceAttribute, which AWS refuses " +
 				"on multi-interface instances): first an allow-all \"untrack\" group, so established connections become untracked and are cut by the next " +
-				"change, then an isolation group with no rules. Both groups are created per VPC when missing and reused after. Each interface's original " +
+				"change, then an isolation group with no rules. Both groups are created per VPC when missing (reflex setup, or the Terraform modules' isolation_vpc_ids, make them ahead) and reused after. Each interface's original " +
 				"groups are checkpointed in its tag reflex:original-groups; release restores them.",
 			Params: []action.Param{
 				{Name: "isolation_group", Type: action.TypeString, Description: "security group id to use as the isolation group (default: reflex-isolation, created per VPC)"},

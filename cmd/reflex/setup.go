@@ -255,7 +255,7 @@ ec2:AuthorizeSecurityGroupIngress/Egress, ec2:RevokeSecurityGroupIngress/Egress
 	f.BoolVar(&sf.noLedger, "no-ledger-table", false, "do not create the DynamoDB ledger table")
 	f.IntVar(&w.LedgerTTLDays, "ledger-ttl-days", 400, "days after which ledger records expire through DynamoDB TTL (0: never)")
 	f.BoolVar(&sf.noTopic, "no-sns-topic", false, "do not create the SNS topic")
-	f.BoolVar(&sf.noIsolationGroups, "no-isolation-groups", false, "do not make reflex's isolation groups in the VPCs (ec2.isolate and ec2.contain then create them while containing, two round trips later)")
+	f.BoolVar(&sf.noIsolationGroups, "no-isolation-groups", false, "do not make reflex's isolation groups in the VPCs (ec2.isolate and ec2.contain then create them while containing: ec2.contain isolates one round trip later)")
 	f.StringSliceVar(&w.NotificationEmails, "notify-email", nil, "e-mail address subscribed to the SNS topic (each must confirm)")
 	f.StringToStringVar(&sf.tags, "tag", nil, "tag KEY=VALUE set on the resources setup creates")
 	f.StringVar(&region, "region", "", "AWS region (default: the SDK's, e.g. AWS_REGION)")

@@ -1,7 +1,8 @@
 # reflex's two security groups in each VPC, made ahead so that containment
 # finds them ready: ec2.isolate and ec2.contain otherwise create them while
 # containing, and the untrack group must have its rules before it goes on
-# an interface — two round trips before the first interface changes.
+# an interface — ec2.contain then isolates every interface one round trip
+# later.
 #
 # Names, descriptions, tag and rules are those of the Go code
 # (action/ec2/isogroup), which the steps find them by and reflex setup
