@@ -137,7 +137,7 @@ func Create(ctx context.Context, c API, vpc, kind string, extra map[string]strin
 	if err == nil {
 		return aws.ToString(out.GroupId), nil
 	}
-	if !IsCode(err, "InvalidGroup.Duplicate") {
+	if !isCode(err, "InvalidGroup.Duplicate") {
 		return "", err
 	}
 	name := Name(kind)
@@ -351,14 +351,14 @@ func (f Fix) Do(ctx context.Context, c API, id string) error {
 	default:
 		return fmt.Errorf("isogroup: unknown operation %q", f.Op)
 	}
-	if IsCode(err, "InvalidPermission.Duplicate", "InvalidPermission.NotFound") {
+	if isCode(err, "InvalidPermission.Duplicate", "InvalidPermission.NotFound") {
 		return nil
 	}
 	return err
 }
 
-// IsCode reports whether err is an AWS error with one of the codes.
-func IsCode(err error, codes ...string) bool {
+// isCode reports whether err is an AWS error with one of the codes.
+func isCode(err error, codes ...string) bool {
 	var ae smithy.APIError
 	return errors.As(err, &ae) && slices.Contains(codes, ae.ErrorCode())
 }
