@@ -159,7 +159,7 @@ func declaredContracts() []Step {
 			IAMActions: []string{"ec2:DescribeIamInstanceProfileAssociations", "ec2:DisassociateIamInstanceProfile", "ec2:AssociateIamInstanceProfile", "iam:PutRolePolicy", "iam:DeleteRolePolicy"}},
 			Call{Service: "ec2", Action: "DisassociateIamInstanceProfile"}, Call{Service: "iam", Action: "PutRolePolicy", Note: "only with revoke_role_sessions"}),
 		Declared(Spec{Name: "ec2.contain", Effect: Reversible, Targets: inst,
-			Description: "The whole EC2 containment (capture, protect, tag, detach from Auto Scaling, deregister, snapshot, isolate, Elastic IPs, instance profile) in one step and three round trips.",
+			Description: "The whole EC2 containment (capture, protect, tag, detach from Auto Scaling, deregister, snapshot, isolate, Elastic IPs, instance profile) in one step and three round trips when reflex's groups are in the VPC (reflex setup makes them ahead).",
 			Params: []Param{
 				{Name: "isolation_group", Type: TypeString, Description: "security group id to use as the isolation group (default: reflex-isolation, created per VPC)"},
 				{Name: "untrack_first", Type: TypeBool, Default: true, Description: "pass through an allow-all group so established connections are cut"},

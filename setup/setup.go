@@ -17,6 +17,11 @@
 // topic and the DynamoDB ledger table (runtime.go lists them). Each resource
 // is read first and changed only where it differs — the function's code only
 // when its CodeSha256 differs from the package's.
+//
+// With Want.IsolationGroups, it makes reflex's untrack and isolation
+// security groups (package isogroup) exist in every VPC where reflex acts,
+// with exactly the rules the ec2 steps give them, so that containment
+// finds them ready rather than creating them (groups.go).
 package setup
 
 import (
@@ -36,6 +41,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/guardduty"
 	gdtypes "github.com/aws/aws-sdk-go-v2/service/guardduty/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/reflexsec/reflex/action/ec2/isogroup"
 )
 
 // GuardDuty is the part of the GuardDuty API setup uses.
@@ -115,11 +122,18 @@ type Want struct {
 	NotificationEmails []string
 	// Tags are set on the resources setup creates.
 	Tags map[string]string
+
+	// IsolationGroups, if set, makes reflex's untrack and isolation groups
+	// (package isogroup) exist, with exactly the rules ec2.isolate and
+	// ec2.contain give them, in every VPC of the accounts and regions where
+	// reflex acts (groups.go): the steps then find them ready instead of
+	// creating them while containing. Needs Setup.STS and Setup.EC2.
+	IsolationGroups *IsolationGroups
 }
 
 // Change is one change setup made or would make.
 type Change struct {
-	Service string         `json:"service"` // the IAM prefix: guardduty, events, sqs, sns, iam, logs, lambda, dynamodb
+	Service string         `json:"service"` // the IAM prefix: guardduty, events, sqs, sns, iam, logs, lambda, dynamodb, ec2
 	Action  string         `json:"action"`  // the API operation
 	Target  string         `json:"target"`
 	Why     string         `json:"why"`
@@ -135,6 +149,9 @@ type Report struct {
 	DryRun    bool     `json:"dryRun"`
 	Changes   []Change `json:"changes"`
 	Unchanged []string `json:"unchanged"`
+	// Notes are what setup could not do and did not fail for: accounts it
+	// cannot list ("*") or reach (an AssumeRole refused).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Setup applies wanted states with the given clients.
@@ -149,6 +166,8 @@ type Setup struct {
 	Logs     Logs
 	SNS      SNS
 	DynamoDB DynamoDB
+	// EC2 gives the EC2 clients of Want.IsolationGroups (EC2Clients).
+	EC2 EC2For
 	// Region is the clients' region (for the ARNs of Want.Runtime).
 	Region string
 	DryRun bool
@@ -209,6 +228,13 @@ func (w *Want) Validate() error {
 	if len(w.Patterns) > 0 && w.Runtime == "" && !strings.HasPrefix(w.TargetARN, "arn:") {
 		return errors.New("name where findings go: --runtime lambda to deploy the reflex function, --runtime sqs (or --queue NAME) for the queue of reflex serve, or --target-arn ARN for a target deployed otherwise")
 	}
+	if g := w.IsolationGroups; g != nil {
+		for _, k := range g.Kinds {
+			if !slices.Contains(isogroup.Kinds(), k) {
+				return fmt.Errorf("isolation group kind %q: want %s", k, strings.Join(isogroup.Kinds(), " or "))
+			}
+		}
+	}
 	if w.Runtime == "" {
 		return nil
 	}
@@ -231,7 +257,7 @@ func (s *Setup) Apply(ctx context.Context, w Want) (*Report, error) {
 	}
 	r := &Report{DryRun: s.DryRun, Changes: []Change{}, Unchanged: []string{}}
 	u := &run{Setup: s, r: r, w: &w, created: map[string]bool{}}
-	if w.Runtime != "" {
+	if w.Runtime != "" || w.IsolationGroups != nil {
 		if err := u.identity(ctx); err != nil {
 			return r, err
 		}
@@ -252,6 +278,11 @@ func (s *Setup) Apply(ctx context.Context, w Want) (*Report, error) {
 		}
 	}
 	if err := u.rules(ctx, perms); err != nil {
+		return r, err
+	}
+	// Last: the groups speed containment up, the wiring above makes it
+	// happen at all.
+	if err := u.isolationGroups(ctx); err != nil {
 		return r, err
 	}
 	return r, nil

@@ -17,6 +17,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/reflexsec/reflex/action"
+	"github.com/reflexsec/reflex/action/ec2/isogroup"
 	"github.com/reflexsec/reflex/action/internal/awsstep"
 	"github.com/reflexsec/reflex/cloud"
 )
@@ -45,8 +46,9 @@ func contain() action.Step {
 			Description: "The whole EC2 containment in one step, whatever the number of interfaces and volumes: (1) every read — the evidence — " +
 				"and the snapshots started; the prior state is then journaled in the ledger; (2) protection, the finding's tags, Auto Scaling detach, " +
 				"Elastic IPs and instance profile removed, the allow-all untrack group on every interface; (3) the isolation group on every interface, " +
-				"target groups deregistered. Three round trips when reflex's groups exist in the VPC; when they are created now, the untrack group " +
-				"gets its rules before it goes on an interface, one round later. Same effects and release as the single steps " +
+				"target groups deregistered. Three round trips when reflex's groups exist in the VPC (reflex setup, or the Terraform modules' " +
+				"isolation_vpc_ids, make them ahead); when they are created now, the untrack group gets its rules before it goes on an interface, " +
+				"one round later. Same effects and release as the single steps " +
 				"(ec2.capture-evidence … ec2.revoke-instance-credentials).",
 			Params: []action.Param{
 				{Name: "isolation_group", Type: action.TypeString, Description: "security group id to use as the isolation group (default: reflex-isolation, created per VPC)"},
@@ -288,9 +290,9 @@ func doContain(ctx context.Context, env awsstep.Env, req *action.Request) action
 	for vpc := range findVPCs {
 		created[vpc] = map[string]string{}
 		for _, kind := range groupKinds(untrackFirst, custom) {
-			name := groupName(kind)
+			name := isogroup.Name(kind)
 			r1.add("create "+name+" in "+vpc, func() error {
-				gid, err := createOnly(ctx, c, vpc, name, kind)
+				gid, err := createOnly(ctx, c, vpc, kind)
 				if err == nil && gid != "" {
 					mu.Lock()
 					created[vpc][kind] = gid
@@ -331,9 +333,9 @@ func doContain(ctx context.Context, env awsstep.Env, req *action.Request) action
 	var fixes []groupFix
 	for vpc, kinds := range created {
 		if vg := byVPC[vpc]; vg != nil {
-			vg.untrack, vg.isolate = kinds["untrack"], kinds["isolate"]
+			vg.untrack, vg.isolate = kinds[isogroup.Untrack], kinds[isogroup.Isolate]
 			for kind, gid := range kinds {
-				fixes = append(fixes, groupFix{id: gid, kind: kind, new: true})
+				fixes = append(fixes, newGroupFix(gid, kind))
 			}
 		}
 	}
@@ -387,10 +389,10 @@ func doContain(ctx context.Context, env awsstep.Env, req *action.Request) action
 	}
 	var late []string // VPCs whose groups are created in round 2
 	for vpc, g := range byVPC {
-		ready[vpc] = map[string]int{"isolate": 1}
+		ready[vpc] = map[string]int{isogroup.Isolate: 1}
 		for _, kind := range groupKinds(untrackFirst, custom) {
 			gid := g.untrack
-			if kind == "isolate" {
+			if kind == isogroup.Isolate {
 				gid = g.isolate
 			}
 			switch {
@@ -418,7 +420,7 @@ func doContain(ctx context.Context, env awsstep.Env, req *action.Request) action
 	modify := func(eni, vpc, kind string) func() error {
 		return func() error {
 			gid := isoOf(vpc)
-			if kind == "untrack" {
+			if kind == isogroup.Untrack {
 				gid = byVPC[vpc].untrack
 			}
 			_, err := c.ModifyNetworkInterfaceAttribute(ctx, &sdk.ModifyNetworkInterfaceAttributeInput{NetworkInterfaceId: aws.String(eni), Groups: []string{gid}})
@@ -433,18 +435,18 @@ func doContain(ctx context.Context, env awsstep.Env, req *action.Request) action
 		}
 		untrackAt := 0
 		if untrackFirst && !(len(g) == 1 && g[0] == byVPC[vpc].untrack && byVPC[vpc].untrack != "") {
-			untrackAt = max(ready[vpc]["untrack"]+1, base)
-			at(untrackAt).add("untrack "+eni, modify(eni, vpc, "untrack"))
+			untrackAt = max(ready[vpc][isogroup.Untrack]+1, base)
+			at(untrackAt).add("untrack "+eni, modify(eni, vpc, isogroup.Untrack))
 		}
-		isolateAt := max(untrackAt, ready[vpc]["isolate"], base) + 1
-		at(isolateAt).add("isolate "+eni, modify(eni, vpc, "isolate"))
+		isolateAt := max(untrackAt, ready[vpc][isogroup.Isolate], base) + 1
+		at(isolateAt).add("isolate "+eni, modify(eni, vpc, isogroup.Isolate))
 		last = max(last, isolateAt)
 	}
 
 	// reflex's groups: rules of those created in round 1 or to be fixed;
 	// those still missing created, then given their rules
 	for _, f := range fixes {
-		if f.kind == "untrack" && !untrackFirst {
+		if f.kind == isogroup.Untrack && !untrackFirst {
 			continue
 		}
 		for _, fn := range f.apply(ctx, c) {
@@ -454,14 +456,14 @@ func doContain(ctx context.Context, env awsstep.Env, req *action.Request) action
 	for _, vpc := range late {
 		g := byVPC[vpc]
 		for _, kind := range groupKinds(untrackFirst, custom) {
-			if (kind == "untrack" && g.untrack != "") || (kind == "isolate" && g.isolate != "") {
+			if (kind == isogroup.Untrack && g.untrack != "") || (kind == isogroup.Isolate && g.isolate != "") {
 				continue
 			}
-			at(2).add("create "+groupName(kind)+" in "+vpc, func() error {
-				gid, err := createGroup(ctx, c, vpc, groupName(kind), kind)
+			at(2).add("create "+isogroup.Name(kind)+" in "+vpc, func() error {
+				gid, err := createGroup(ctx, c, vpc, kind)
 				mu.Lock()
 				defer mu.Unlock()
-				if kind == "untrack" {
+				if kind == isogroup.Untrack {
 					g.untrack = gid
 				} else {
 					g.isolate = gid
@@ -470,10 +472,10 @@ func doContain(ctx context.Context, env awsstep.Env, req *action.Request) action
 			})
 			at(3).add("set the rules of reflex's "+kind+" group in "+vpc, func() error {
 				gid := g.untrack
-				if kind == "isolate" {
+				if kind == isogroup.Isolate {
 					gid = g.isolate
 				}
-				return awsstep.First(awsstep.Parallel(2, groupFix{id: gid, kind: kind, new: true}.apply(ctx, c)...))
+				return awsstep.First(awsstep.Parallel(2, newGroupFix(gid, kind).apply(ctx, c)...))
 			})
 		}
 	}
@@ -736,22 +738,28 @@ func memberships(tgs []elbtypes.TargetGroup, read []*Membership, asgTGs []string
 	return out
 }
 
+// groupKinds are the kinds of reflex's groups a step with these
+// parameters puts on interfaces (isogroup.Untrack, isogroup.Isolate).
 func groupKinds(untrackFirst bool, custom string) []string {
 	var kinds []string
 	if untrackFirst {
-		kinds = append(kinds, "untrack")
+		kinds = append(kinds, isogroup.Untrack)
 	}
 	if custom == "" {
-		kinds = append(kinds, "isolate")
+		kinds = append(kinds, isogroup.Isolate)
 	}
 	return kinds
 }
 
-func groupName(kind string) string {
-	if kind == "isolate" {
-		return IsolationGroupName
+// GroupKinds returns the kinds of reflex's groups (package isogroup) the
+// step named step puts on interfaces with these parameters: what reflex
+// setup makes ahead in every VPC. None for a step that uses no such group.
+func GroupKinds(step string, p action.Params) []string {
+	switch step {
+	case "ec2.isolate", "ec2.contain":
+		return groupKinds(p.Bool("untrack_first"), p.String("isolation_group"))
 	}
-	return UntrackGroupName
+	return nil
 }
 
 // snapshotsInput is the CreateSnapshots call of ec2.contain: every volume
@@ -852,23 +860,16 @@ func undoContain(ctx context.Context, env awsstep.Env, req *action.Request) acti
 // createOnly creates one of reflex's groups; "" when it existed before.
 // Throttling and 5xx are retried here, by re-creating: a Duplicate answer
 // to a retry means the earlier try made the group, which is then read.
-func createOnly(ctx context.Context, c *sdk.Client, vpc, name, kind string) (string, error) {
-	desc := "reflex: allow-all pass-through so tracked connections become untracked before isolation"
-	if kind == "isolate" {
-		desc = "reflex: isolation, no inbound and no outbound rule"
-	}
+func createOnly(ctx context.Context, c *sdk.Client, vpc, kind string) (string, error) {
 	for attempt := 0; ; attempt++ {
-		out, err := c.CreateSecurityGroup(ctx, &sdk.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String(desc), VpcId: aws.String(vpc),
-			TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeSecurityGroup, Tags: []types.Tag{
-				{Key: aws.String(TagIsolationGroup), Value: aws.String(kind)}, {Key: aws.String("Name"), Value: aws.String(name)}}}}},
-			func(o *sdk.Options) { o.RetryMaxAttempts = 1 })
+		out, err := c.CreateSecurityGroup(ctx, isogroup.CreateInput(vpc, kind, nil), func(o *sdk.Options) { o.RetryMaxAttempts = 1 })
 		switch {
 		case err == nil:
 			return aws.ToString(out.GroupId), nil
 		case isCode(err, "InvalidGroup.Duplicate") && attempt == 0:
 			return "", nil
 		case isCode(err, "InvalidGroup.Duplicate"):
-			return createGroup(ctx, c, vpc, name, kind) // made by an earlier try: read it
+			return createGroup(ctx, c, vpc, kind) // made by an earlier try: read it
 		case !cloud.Retryable(err) || attempt >= 8:
 			return "", err
 		}

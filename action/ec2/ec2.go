@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/reflexsec/reflex/action"
+	"github.com/reflexsec/reflex/action/ec2/isogroup"
 	"github.com/reflexsec/reflex/action/internal/awsstep"
 	"github.com/reflexsec/reflex/cloud"
 	"github.com/reflexsec/reflex/finding"
@@ -43,7 +44,7 @@ const (
 	TagTargetsPrior   = "reflex:prior-targets"   // checkpoint of ec2.deregister-targets
 	TagEIPPrior       = "reflex:prior-eip"       // checkpoint of ec2.disassociate-eips (on the address)
 	TagProfilePrior   = "reflex:prior-profile"   // checkpoint of ec2.revoke-instance-credentials
-	TagIsolationGroup = "reflex:isolation"       // on groups reflex creates: "untrack" or "isolate"
+	TagIsolationGroup = isogroup.Tag             // on groups reflex creates: "untrack" or "isolate"
 )
 
 // Steps returns the EC2 steps.

@@ -2,7 +2,6 @@ package ec2
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync"
 
@@ -11,14 +10,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/reflexsec/reflex/action"
+	"github.com/reflexsec/reflex/action/ec2/isogroup"
 	"github.com/reflexsec/reflex/action/internal/awsstep"
 	"github.com/reflexsec/reflex/finding"
 )
 
-// Names of the groups ec2.isolate creates per VPC (and reuses after).
+// Names of the groups ec2.isolate creates per VPC (and reuses after);
+// package isogroup defines them with their rules and tags.
 const (
-	UntrackGroupName   = "reflex-untrack"
-	IsolationGroupName = "reflex-isolation"
+	UntrackGroupName   = isogroup.UntrackName
+	IsolationGroupName = isogroup.IsolationName
 )
 
 // isolatePrior maps each interface to its original security groups.
@@ -31,7 +32,7 @@ func isolate() action.Step {
 		Def: action.Spec{Name: "ec2.isolate", Effect: action.Reversible, Targets: instanceKinds,
 			Description: "Isolate the instance interface by interface (ModifyNetworkInterfaceAttribute; never ModifyInstanceAttribute, which AWS refuses " +
 				"on multi-interface instances): first an allow-all \"untrack\" group, so established connections become untracked and are cut by the next " +
-				"change, then an isolation group with no rules. Both groups are created per VPC when missing and reused after. Each interface's original " +
+				"change, then an isolation group with no rules. Both groups are created per VPC when missing (reflex setup, or the Terraform modules' isolation_vpc_ids, make them ahead) and reused after. Each interface's original " +
 				"groups are checkpointed in its tag reflex:original-groups; release restores them.",
 			Params: []action.Param{
 				{Name: "isolation_group", Type: action.TypeString, Description: "security group id to use as the isolation group (default: reflex-isolation, created per VPC)"},
@@ -52,7 +53,7 @@ func planIsolate(req *action.Request) []action.Call {
 	calls := []action.Call{
 		call("ec2", "DescribeInstances", id, nil, "with the two next, in parallel"),
 		call("ec2", "DescribeNetworkInterfaces", id, map[string]any{"Filters": map[string]any{"attachment.instance-id": id}}, "checkpoint tags of an earlier attempt"),
-		call("ec2", "DescribeSecurityGroups", "", map[string]any{"Filters": map[string]any{"tag:" + TagIsolationGroup: []string{"untrack", "isolate"}}}, "reflex's groups, reused"),
+		call("ec2", "DescribeSecurityGroups", "", map[string]any{"Filters": map[string]any{"tag:" + TagIsolationGroup: isogroup.Kinds()}}, "reflex's groups, reused"),
 		call("ec2", "CreateSecurityGroup", "", map[string]any{"GroupName": UntrackGroupName + "|" + IsolationGroupName}, "per VPC, only when missing; then allow-all rules on the first, the default egress revoked on the second"),
 	}
 	nics := findingNICs(req)
@@ -145,20 +146,20 @@ func doIsolate(ctx context.Context, env awsstep.Env, req *action.Request) action
 	for vpc, g := range byVPC {
 		if g.untrack == "" && untrackFirst {
 			fns = append(fns, func() error {
-				gid, err := createGroup(ctx, c, vpc, UntrackGroupName, "untrack")
+				gid, err := createGroup(ctx, c, vpc, isogroup.Untrack)
 				mu.Lock()
 				g.untrack = gid
-				fix = append(fix, groupFix{id: gid, kind: "untrack", new: true})
+				fix = append(fix, newGroupFix(gid, isogroup.Untrack))
 				mu.Unlock()
 				return err
 			})
 		}
 		if g.isolate == "" && custom == "" {
 			fns = append(fns, func() error {
-				gid, err := createGroup(ctx, c, vpc, IsolationGroupName, "isolate")
+				gid, err := createGroup(ctx, c, vpc, isogroup.Isolate)
 				mu.Lock()
 				g.isolate = gid
-				fix = append(fix, groupFix{id: gid, kind: "isolate", new: true})
+				fix = append(fix, newGroupFix(gid, isogroup.Isolate))
 				mu.Unlock()
 				return err
 			})
@@ -174,7 +175,7 @@ func doIsolate(ctx context.Context, env awsstep.Env, req *action.Request) action
 	// Round 3: the groups' rules (new groups, or ones a crash left half made).
 	fns = fns[:0]
 	for _, f := range fix {
-		if f.kind == "untrack" && !untrackFirst {
+		if f.kind == isogroup.Untrack && !untrackFirst {
 			continue
 		}
 		fns = append(fns, f.apply(ctx, c)...)
@@ -264,192 +265,60 @@ func splitList(s string) []string {
 
 // reflexGroups lists the groups reflex made, in every VPC of the region.
 func reflexGroups(ctx context.Context, c *sdk.Client) ([]types.SecurityGroup, error) {
-	var out []types.SecurityGroup
-	p := sdk.NewDescribeSecurityGroupsPaginator(c, &sdk.DescribeSecurityGroupsInput{
-		Filters: []types.Filter{{Name: aws.String("tag:" + TagIsolationGroup), Values: []string{"untrack", "isolate"}}}})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page.SecurityGroups...)
-	}
-	return out, nil
+	return isogroup.List(ctx, c)
 }
 
 // groupFix is the work left on one of reflex's groups.
 type groupFix struct {
 	id, kind string
-	new      bool // just created: its only rule is the default egress
-	sg       *types.SecurityGroup
+	fixes    []isogroup.Fix
 }
 
-var (
-	allV4 = "0.0.0.0/0"
-	allV6 = "::/0"
-)
+// newGroupFix is the work left on a group just created: it has only the
+// default egress rule.
+func newGroupFix(id, kind string) groupFix {
+	return groupFix{id: id, kind: kind, fixes: isogroup.NewFixes(kind)}
+}
 
-// groupFixes fills byVPC with reflex's existing groups and returns the
-// fixes they need: an untrack group must allow everything both ways
-// (IPv4 and IPv6), an isolation group must have no rule.
+// groupFixes fills byVPC with reflex's existing groups (those the VPC
+// already has are kept) and returns the fixes they need for their job: an
+// untrack group must allow everything both ways (IPv4 and IPv6), an
+// isolation group must have no rule. Rules beyond allow-all on an untrack
+// group are left: they change nothing, and cost a round trip.
 func groupFixes(groups []types.SecurityGroup, byVPC map[string]*vpcGroups) []groupFix {
 	var fixes []groupFix
-	for i := range groups {
-		g := &groups[i]
-		vg := byVPC[aws.ToString(g.VpcId)]
-		if vg == nil {
-			continue
-		}
-		kind := tagMap(g.Tags)[TagIsolationGroup]
-		gid := aws.ToString(g.GroupId)
-		switch {
-		case kind == "untrack" && vg.untrack == "":
-			vg.untrack = gid
-			if !allowsAll(g.IpPermissions) || !allowsAll(g.IpPermissionsEgress) {
-				fixes = append(fixes, groupFix{id: gid, kind: kind, sg: g})
+	idx := isogroup.Index(groups)
+	for _, vpc := range sortedKeys(byVPC) {
+		vg := byVPC[vpc]
+		for _, kind := range isogroup.Kinds() {
+			g := idx[isogroup.Key{VPC: vpc, Kind: kind}]
+			have := &vg.untrack
+			if kind == isogroup.Isolate {
+				have = &vg.isolate
 			}
-		case kind == "isolate" && vg.isolate == "":
-			vg.isolate = gid
-			if len(g.IpPermissions) > 0 || len(g.IpPermissionsEgress) > 0 {
-				fixes = append(fixes, groupFix{id: gid, kind: kind, sg: g})
+			if g == nil || *have != "" {
+				continue
+			}
+			*have = aws.ToString(g.GroupId)
+			if fs := isogroup.Fixes(kind, g.IpPermissions, g.IpPermissionsEgress, false); len(fs) > 0 {
+				fixes = append(fixes, groupFix{id: *have, kind: kind, fixes: fs})
 			}
 		}
 	}
 	return fixes
 }
 
-func allowsAll(perms []types.IpPermission) bool {
-	v4, v6 := false, false
-	for _, p := range perms {
-		if aws.ToString(p.IpProtocol) != "-1" {
-			continue
-		}
-		for _, r := range p.IpRanges {
-			v4 = v4 || aws.ToString(r.CidrIp) == allV4
-		}
-		for _, r := range p.Ipv6Ranges {
-			v6 = v6 || aws.ToString(r.CidrIpv6) == allV6
-		}
-	}
-	return v4 && v6
-}
-
-func allPerm(v4, v6 bool) types.IpPermission {
-	p := types.IpPermission{IpProtocol: aws.String("-1")}
-	if v4 {
-		p.IpRanges = []types.IpRange{{CidrIp: aws.String(allV4)}}
-	}
-	if v6 {
-		p.Ipv6Ranges = []types.Ipv6Range{{CidrIpv6: aws.String(allV6)}}
-	}
-	return p
-}
-
-func hasAll(perms []types.IpPermission, v6 bool) bool {
-	for _, p := range perms {
-		if aws.ToString(p.IpProtocol) != "-1" {
-			continue
-		}
-		if !v6 {
-			for _, r := range p.IpRanges {
-				if aws.ToString(r.CidrIp) == allV4 {
-					return true
-				}
-			}
-		} else {
-			for _, r := range p.Ipv6Ranges {
-				if aws.ToString(r.CidrIpv6) == allV6 {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
 // apply returns the calls that bring the group to its kind's rules.
 func (f groupFix) apply(ctx context.Context, c *sdk.Client) []func() error {
-	dup := func(err error) error {
-		if isCode(err, "InvalidPermission.Duplicate", "InvalidPermission.NotFound") {
-			return nil // a retry of a call that had succeeded
-		}
-		return err
+	var fns []func() error
+	for _, fx := range f.fixes {
+		fns = append(fns, func() error { return fx.Do(ctx, c, f.id) })
 	}
-	switch f.kind {
-	case "untrack":
-		ing4, ing6, eg4, eg6 := true, true, false, true // a new group has the default IPv4 egress
-		if f.sg != nil {
-			ing4, ing6 = !hasAll(f.sg.IpPermissions, false), !hasAll(f.sg.IpPermissions, true)
-			eg4, eg6 = !hasAll(f.sg.IpPermissionsEgress, false), !hasAll(f.sg.IpPermissionsEgress, true)
-		}
-		var fns []func() error
-		if ing4 || ing6 {
-			fns = append(fns, func() error {
-				_, err := c.AuthorizeSecurityGroupIngress(ctx, &sdk.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(f.id),
-					IpPermissions: []types.IpPermission{allPerm(ing4, ing6)}})
-				return dup(err)
-			})
-		}
-		if eg4 || eg6 {
-			fns = append(fns, func() error {
-				_, err := c.AuthorizeSecurityGroupEgress(ctx, &sdk.AuthorizeSecurityGroupEgressInput{GroupId: aws.String(f.id),
-					IpPermissions: []types.IpPermission{allPerm(eg4, eg6)}})
-				return dup(err)
-			})
-		}
-		return fns
-	case "isolate":
-		var fns []func() error
-		if f.new {
-			fns = append(fns, func() error {
-				_, err := c.RevokeSecurityGroupEgress(ctx, &sdk.RevokeSecurityGroupEgressInput{GroupId: aws.String(f.id),
-					IpPermissions: []types.IpPermission{allPerm(true, false)}})
-				return dup(err)
-			})
-			return fns
-		}
-		if len(f.sg.IpPermissions) > 0 {
-			perms := f.sg.IpPermissions
-			fns = append(fns, func() error {
-				_, err := c.RevokeSecurityGroupIngress(ctx, &sdk.RevokeSecurityGroupIngressInput{GroupId: aws.String(f.id), IpPermissions: perms})
-				return dup(err)
-			})
-		}
-		if len(f.sg.IpPermissionsEgress) > 0 {
-			perms := f.sg.IpPermissionsEgress
-			fns = append(fns, func() error {
-				_, err := c.RevokeSecurityGroupEgress(ctx, &sdk.RevokeSecurityGroupEgressInput{GroupId: aws.String(f.id), IpPermissions: perms})
-				return dup(err)
-			})
-		}
-		return fns
-	}
-	return nil
+	return fns
 }
 
 // createGroup creates one of reflex's groups in vpc; when another attempt
 // or process made it meanwhile, that one is returned.
-func createGroup(ctx context.Context, c *sdk.Client, vpc, name, kind string) (string, error) {
-	desc := "reflex: allow-all pass-through so tracked connections become untracked before isolation"
-	if kind == "isolate" {
-		desc = "reflex: isolation, no inbound and no outbound rule"
-	}
-	out, err := c.CreateSecurityGroup(ctx, &sdk.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String(desc), VpcId: aws.String(vpc),
-		TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeSecurityGroup, Tags: []types.Tag{
-			{Key: aws.String(TagIsolationGroup), Value: aws.String(kind)}, {Key: aws.String("Name"), Value: aws.String(name)}}}}})
-	if err == nil {
-		return aws.ToString(out.GroupId), nil
-	}
-	if !isCode(err, "InvalidGroup.Duplicate") {
-		return "", err
-	}
-	d, derr := c.DescribeSecurityGroups(ctx, &sdk.DescribeSecurityGroupsInput{Filters: []types.Filter{
-		{Name: aws.String("vpc-id"), Values: []string{vpc}}, {Name: aws.String("group-name"), Values: []string{name}}}})
-	if derr != nil {
-		return "", derr
-	}
-	if len(d.SecurityGroups) == 0 {
-		return "", fmt.Errorf("group %s exists in %s but cannot be read", name, vpc)
-	}
-	return aws.ToString(d.SecurityGroups[0].GroupId), nil
+func createGroup(ctx context.Context, c *sdk.Client, vpc, kind string) (string, error) {
+	return isogroup.Create(ctx, c, vpc, kind, nil)
 }

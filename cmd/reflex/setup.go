@@ -24,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
+	"github.com/reflexsec/reflex/action/ec2"
+	"github.com/reflexsec/reflex/action/ec2/isogroup"
 	"github.com/reflexsec/reflex/forward"
 	"github.com/reflexsec/reflex/policy"
 	"github.com/reflexsec/reflex/setup"
@@ -85,6 +87,9 @@ func printSetupReport(w io.Writer, g *globals, r *setup.Report) error {
 	for _, u := range r.Unchanged {
 		fmt.Fprintf(w, "= %s: up to date\n", u)
 	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "! %s\n", n)
+	}
 	verb := "changed"
 	if r.DryRun {
 		verb = "would change (dry run: nothing was changed)"
@@ -98,6 +103,7 @@ func printSetupReport(w io.Writer, g *globals, r *setup.Report) error {
 type setupFlags struct {
 	lambdaZip, architecture string
 	noLedger, noTopic       bool
+	noIsolationGroups       bool
 	tags                    map[string]string
 	memberRoles             []string
 	memberRolesSet          bool
@@ -139,6 +145,18 @@ defaults (--name prefixes them):
                      recovery, TTL, deletion protection)
   --target-arn ARN   none of these: findings go to a target deployed otherwise
 
+When the configuration's steps isolate instances (ec2.isolate, ec2.contain),
+setup also makes reflex's security groups reflex-untrack (all traffic in and
+out, 0.0.0.0/0 and ::/0) and reflex-isolation (no rule) in every VPC where
+reflex acts, with exactly the rules the steps give them, so that containment
+finds them ready instead of creating them first: this account when no
+accounts are configured or "*" or its id is listed; each account listed by
+id through its role (assumed by the credentials running setup), in its
+regions or else --region. The accounts "*" stands for cannot be listed, and
+an AssumeRole refused is not fatal: both are told ("!" lines, "notes" in
+JSON); the Terraform module deploy/terraform/member-role makes the groups
+there (isolation_vpc_ids). --no-isolation-groups leaves the VPCs alone.
+
 The function's code is --lambda-zip FILE (scripts/build-lambda.sh ARCH --config
 FILE; its reflex.yaml must be the -c file), or else this reflex binary itself
 when it is a static linux one, packaged with the -c file as reflex.yaml
@@ -152,8 +170,11 @@ function's settings or code) are put back; rules of an earlier, larger
 configuration are removed with their permissions. --dry-run lists the calls it
 would make and makes none. The credentials need the read and write calls of
 the resources above (iam:GetRole, iam:CreateRole, iam:PutRolePolicy,
-lambda:CreateFunction, … — an AccessDenied error names the missing one) and
-iam:PassRole on the role NAME.`,
+lambda:CreateFunction, … — an AccessDenied error names the missing one),
+iam:PassRole on the role NAME and, for the groups, ec2:DescribeVpcs,
+ec2:DescribeSecurityGroups, ec2:CreateSecurityGroup, ec2:CreateTags,
+ec2:AuthorizeSecurityGroupIngress/Egress, ec2:RevokeSecurityGroupIngress/Egress
+(and sts:AssumeRole on the accounts' roles).`,
 		Example: `  reflex setup -c reflex.yaml --runtime lambda --dry-run
   reflex setup -c reflex.yaml --runtime lambda --lambda-zip dist/reflex-lambda-arm64.zip --notify-email soc@example.com
   reflex setup -c reflex.yaml --queue reflex-findings --features s3,eks,malware,runtime
@@ -187,6 +208,9 @@ iam:PassRole on the role NAME.`,
 			if err := runtimeWant(&w, &sf, p); err != nil {
 				return usageErr(err)
 			}
+			if !sf.noIsolationGroups {
+				w.IsolationGroups = isolationGroups(p)
+			}
 			if err := w.Validate(); err != nil {
 				return usageErr(err)
 			}
@@ -196,7 +220,7 @@ iam:PassRole on the role NAME.`,
 			}
 			st := &setup.Setup{GuardDuty: guardduty.NewFromConfig(cfg), EventBridge: eventbridge.NewFromConfig(cfg), SQS: sqs.NewFromConfig(cfg),
 				STS: sts.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg), Lambda: lambda.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg),
-				SNS: sns.NewFromConfig(cfg), DynamoDB: dynamodb.NewFromConfig(cfg), Region: cfg.Region, DryRun: dryRun}
+				SNS: sns.NewFromConfig(cfg), DynamoDB: dynamodb.NewFromConfig(cfg), EC2: setup.EC2Clients(cfg), Region: cfg.Region, DryRun: dryRun}
 			if !g.json() {
 				st.OnChange = func(c setup.Change) { fmt.Fprintf(s.out, "+ %s\n", c) }
 			}
@@ -231,6 +255,7 @@ iam:PassRole on the role NAME.`,
 	f.BoolVar(&sf.noLedger, "no-ledger-table", false, "do not create the DynamoDB ledger table")
 	f.IntVar(&w.LedgerTTLDays, "ledger-ttl-days", 400, "days after which ledger records expire through DynamoDB TTL (0: never)")
 	f.BoolVar(&sf.noTopic, "no-sns-topic", false, "do not create the SNS topic")
+	f.BoolVar(&sf.noIsolationGroups, "no-isolation-groups", false, "do not make reflex's isolation groups in the VPCs (ec2.isolate and ec2.contain then create them while containing: ec2.contain isolates one round trip later)")
 	f.StringSliceVar(&w.NotificationEmails, "notify-email", nil, "e-mail address subscribed to the SNS topic (each must confirm)")
 	f.StringToStringVar(&sf.tags, "tag", nil, "tag KEY=VALUE set on the resources setup creates")
 	f.StringVar(&region, "region", "", "AWS region (default: the SDK's, e.g. AWS_REGION)")
@@ -238,6 +263,37 @@ iam:PassRole on the role NAME.`,
 	cmd.PreRun = func(cmd *cobra.Command, _ []string) { sf.memberRolesSet = cmd.Flags().Changed("member-role-arn") }
 	cmd.AddCommand(newSetupOrgCmd(g, s))
 	return cmd
+}
+
+// isolationGroups returns the groups of package isogroup the
+// configuration's steps put on interfaces (ec2.isolate and ec2.contain,
+// unless given their own isolation group and no untrack pass), with the
+// accounts and regions where reflex acts; nil when no step uses them.
+func isolationGroups(p *policy.Policy) *setup.IsolationGroups {
+	need := map[string]bool{}
+	for _, r := range p.Rules {
+		if r.Disabled {
+			continue
+		}
+		for _, ref := range r.Steps {
+			for _, k := range ec2.GroupKinds(ref.Step.Spec().Name, ref.Params) {
+				need[k] = true
+			}
+		}
+	}
+	g := &setup.IsolationGroups{}
+	for _, k := range isogroup.Kinds() {
+		if need[k] {
+			g.Kinds = append(g.Kinds, k)
+		}
+	}
+	if len(g.Kinds) == 0 {
+		return nil
+	}
+	for i, a := range cloudAccounts(p) {
+		g.Accounts = append(g.Accounts, setup.Account{Account: a, Regions: p.Accounts[i].Regions})
+	}
+	return g
 }
 
 // runtimeWant completes the wanted state of reflex's own resources from the

@@ -17,8 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/reflexsec/reflex/action"
 	"github.com/reflexsec/reflex/internal/fakeaws"
 	"github.com/reflexsec/reflex/internal/lambdazip"
+	"github.com/reflexsec/reflex/policy"
 	"github.com/reflexsec/reflex/setup"
 )
 
@@ -41,26 +43,41 @@ func TestSetupCommand(t *testing.T) {
 	target := "arn:aws:sqs:eu-west-1:111111111111:reflex-findings"
 	args := []string{"setup", "-c", "../../examples/reflex.yaml", "--target-arn", target}
 
+	// examples/reflex.yaml contains with ec2.contain, through reflex's
+	// groups, in the finding's account, "*": the groups are made in this
+	// account's one VPC of eu-west-1 (5 calls), and "*" is told.
+	groups := "reflex-untrack in vpc-0a22222222222222a (111111111111 eu-west-1)"
 	code, out, errOut := runCLI(t, "", append(args, "--dry-run")...)
 	if code != 0 || !strings.Contains(out, "+ guardduty:CreateDetector detector") || !strings.Contains(out, "+ events:PutRule reflex-findings-00") ||
-		!strings.Contains(out, "3 would change (dry run: nothing was changed)") {
+		!strings.Contains(out, "+ ec2:CreateSecurityGroup "+groups) || !strings.Contains(out, "+ ec2:AuthorizeSecurityGroupIngress "+groups) ||
+		!strings.Contains(out, `! accounts: "*" (role reflex-responder) stands for accounts setup cannot list`) ||
+		!strings.Contains(out, "8 would change (dry run: nothing was changed)") {
 		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, errOut)
 	}
-	if n := len(srv.Cloud.CallsTo("guardduty", "CreateDetector")); n != 0 {
-		t.Fatalf("dry run created %d detectors", n)
+	if n := len(srv.Cloud.CallsTo("guardduty", "CreateDetector")) + len(srv.Cloud.CallsTo("ec2", "CreateSecurityGroup")); n != 0 {
+		t.Fatalf("dry run created %d detectors or groups", n)
 	}
 	code, out, errOut = runCLI(t, "", args...)
-	if code != 0 || !strings.Contains(out, "3 changed") {
+	if code != 0 || !strings.Contains(out, "8 changed") {
 		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
 	}
 	code, out, errOut = runCLI(t, "", append(args, "-o", "json")...)
 	var rep struct {
 		Changes   []any
 		Unchanged []string
+		Notes     []string
 	}
-	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Changes) != 0 || len(rep.Unchanged) != 3 {
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Changes) != 0 || len(rep.Unchanged) != 5 || len(rep.Notes) != 1 {
 		t.Fatalf("second run: exit %d\n%s\n%s", code, out, errOut)
 	}
+	// --no-isolation-groups: the VPCs are left alone.
+	other := fakeaws.NewTestServer(t, nil)
+	awsEnv(t, other, "111111111111", "eu-west-1")
+	code, out, errOut = runCLI(t, "", append(args, "--no-isolation-groups")...)
+	if code != 0 || !strings.Contains(out, "3 changed") || strings.Contains(out, "ec2:") || len(other.Cloud.CallsTo("ec2", "DescribeVpcs")) != 0 {
+		t.Fatalf("--no-isolation-groups: exit %d\n%s\n%s", code, out, errOut)
+	}
+	awsEnv(t, srv, "111111111111", "eu-west-1")
 	tests := []struct {
 		args []string
 		want string
@@ -236,5 +253,55 @@ func TestSetupFromItsOwnBinary(t *testing.T) {
 	srv.Cloud.ResetCalls()
 	if code, changes := run(); code != 0 || len(changes) != 0 || len(mutatingCalls(srv)) != 0 {
 		t.Fatalf("second run: exit %d, changes %v, calls %v", code, changes, mutatingCalls(srv))
+	}
+}
+
+// TestIsolationGroupsOfTheConfiguration: setup makes the groups the
+// configuration's steps put on interfaces, where reflex acts.
+func TestIsolationGroupsOfTheConfiguration(t *testing.T) {
+	tests := []struct {
+		name     string
+		steps    string
+		accounts string
+		want     string // kinds, then accounts with their regions
+	}{
+		{"ec2.contain", "[{step: ec2.contain}]", "", "untrack,isolate"},
+		{"ec2.isolate with its own isolation group", "[{step: ec2.isolate, params: {isolation_group: sg-0123456789abcdef0}}]", "", "untrack"},
+		{"no pass through the untrack group", "[{step: ec2.contain, params: {untrack_first: false}}]", "", "isolate"},
+		{"own group and no untrack: none", "[{step: ec2.isolate, params: {isolation_group: sg-0123456789abcdef0, untrack_first: false}}]", "", ""},
+		{"no isolating step", "[{step: ec2.protect}, {step: notify}]", "", ""},
+		{"the accounts", "[{step: ec2.contain}]",
+			`[{id: "*", role: reflex-responder, external_id: x}, {id: "333333333333", role: r, regions: [eu-west-1, us-east-1]}]`,
+			"untrack,isolate * reflex-responder x; 333333333333 r  eu-west-1,us-east-1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := "rules:\n  - name: r\n    pattern: {source: [aws.guardduty]}\n    steps: " + tc.steps + "\n  - name: off\n    disabled: true\n    pattern: {source: [x]}\n    steps: [{step: ec2.isolate}]\n"
+			if tc.accounts != "" {
+				cfg += "accounts: " + tc.accounts + "\n"
+			}
+			path := filepath.Join(t.TempDir(), "reflex.yaml")
+			if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			p, err := policy.Load(path, action.NewRegistry())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			if g := isolationGroups(p); g != nil {
+				got = strings.Join(g.Kinds, ",")
+				var as []string
+				for _, a := range g.Accounts {
+					as = append(as, strings.TrimSpace(a.ID+" "+a.Role+" "+a.ExternalID+" "+strings.Join(a.Regions, ",")))
+				}
+				if len(as) > 0 {
+					got += " " + strings.Join(as, "; ")
+				}
+			}
+			if got != tc.want {
+				t.Errorf("isolation groups = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

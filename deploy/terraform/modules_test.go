@@ -1,21 +1,28 @@
 package terraform
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
 
+	"github.com/reflexsec/reflex/action/ec2/isogroup"
 	"github.com/reflexsec/reflex/setup"
 	ddb "github.com/reflexsec/reflex/store/dynamodb"
 )
 
-var modules = []string{"reflex", "member-role"}
+var modules = []string{"reflex", "member-role", "isolation-groups"}
 
 // module is the parsed top-level blocks of one Terraform module.
 type module struct {
@@ -253,5 +260,157 @@ func TestLambdaFindsItsConfiguration(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `{ REFLEX_CONFIG = var.config_ssm_parameter != "" ? "ssm:${var.config_ssm_parameter}" : "reflex.yaml" }`) {
 		t.Error("lambda.tf does not set REFLEX_CONFIG for both the SSM parameter and the packaged reflex.yaml")
+	}
+}
+
+// TestIsolationGroupsMatchTheSteps: the groups the isolation-groups module
+// makes have the names, descriptions, tag and exactly the rules of
+// package isogroup — those ec2.isolate and ec2.contain find their groups
+// by and reflex setup makes — and the member-role and reflex modules make
+// them in their isolation_vpc_ids.
+func TestIsolationGroupsMatchTheSteps(t *testing.T) {
+	m := load(t, "isolation-groups")
+	// The module's expressions, evaluated as Terraform would for one VPC,
+	// with tags given that the module's own must override.
+	locals := map[string]cty.Value{}
+	for name, a := range m.find("locals").Body.Attributes {
+		v, diags := a.Expr.Value(nil)
+		if diags.HasErrors() {
+			t.Fatalf("local.%s: %s", name, diags.Error())
+		}
+		locals[name] = v
+	}
+	const vpc = "vpc-0a11111111111111a"
+	ctx := &hcl.EvalContext{
+		Variables: map[string]cty.Value{
+			"local": cty.ObjectVal(locals),
+			"each":  cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(vpc), "value": cty.StringVal(vpc)}),
+			"var": cty.ObjectVal(map[string]cty.Value{
+				"vpc_ids": cty.ListVal([]cty.Value{cty.StringVal(vpc)}),
+				"tags": cty.MapVal(map[string]cty.Value{"team": cty.StringVal("soc"), isogroup.Tag: cty.StringVal("mine"),
+					"Name": cty.StringVal("mine")}),
+			}),
+		},
+		Functions: map[string]function.Function{"merge": stdlib.MergeFunc},
+	}
+	eval := func(b *hclsyntax.Block, attr string) cty.Value {
+		t.Helper()
+		a, ok := b.Body.Attributes[attr]
+		if !ok {
+			t.Fatalf("%v: no %s", b.Labels, attr)
+		}
+		v, diags := a.Expr.Value(ctx)
+		if diags.HasErrors() {
+			t.Fatalf("%v %s: %s", b.Labels, attr, diags.Error())
+		}
+		return v
+	}
+	strs := func(v cty.Value) []string {
+		var out []string
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			out = append(out, e.AsString())
+		}
+		return out
+	}
+	// rules reads a direction's rules: blocks (ingress { … }), or the
+	// attribute form (ingress = []) that makes Terraform remove any other.
+	rules := func(b *hclsyntax.Block, dir string) ([]types.IpPermission, bool) {
+		t.Helper()
+		var out []types.IpPermission
+		managed := false
+		if _, ok := b.Body.Attributes[dir]; ok {
+			if v := eval(b, dir); v.LengthInt() != 0 {
+				t.Errorf("%v %s = %#v: only [] is expected in the attribute form", b.Labels, dir, v)
+			}
+			managed = true
+		}
+		for _, r := range b.Body.Blocks {
+			if r.Type != dir {
+				continue
+			}
+			managed = true
+			proto := eval(r, "protocol").AsString()
+			from, _ := eval(r, "from_port").AsBigFloat().Int64()
+			to, _ := eval(r, "to_port").AsBigFloat().Int64()
+			p := types.IpPermission{IpProtocol: aws.String(proto)}
+			if proto != "-1" {
+				p.FromPort, p.ToPort = aws.Int32(int32(from)), aws.Int32(int32(to))
+			} else if from != 0 || to != 0 {
+				t.Errorf("%v %s: protocol -1 with ports %d-%d", b.Labels, dir, from, to)
+			}
+			for _, c := range strs(eval(r, "cidr_blocks")) {
+				p.IpRanges = append(p.IpRanges, types.IpRange{CidrIp: aws.String(c)})
+			}
+			for _, c := range strs(eval(r, "ipv6_cidr_blocks")) {
+				p.Ipv6Ranges = append(p.Ipv6Ranges, types.Ipv6Range{CidrIpv6: aws.String(c)})
+			}
+			out = append(out, p)
+		}
+		return out, managed
+	}
+	sorted := func(p []types.IpPermission) []string { s := isogroup.Describe(p); slices.Sort(s); return s }
+	for resource, kind := range map[string]string{"untrack": isogroup.Untrack, "isolation": isogroup.Isolate} {
+		b := m.find("resource", "aws_security_group", resource)
+		if b == nil {
+			t.Errorf("no aws_security_group.%s", resource)
+			continue
+		}
+		if got := refs(b, "for_each"); !slices.Contains(got, "var.vpc_ids") {
+			t.Errorf("%s: for_each refers to %v, want var.vpc_ids", resource, got)
+		}
+		if got := eval(b, "vpc_id").AsString(); got != vpc {
+			t.Errorf("%s: vpc_id %s", resource, got)
+		}
+		if got := eval(b, "name").AsString(); got != isogroup.Name(kind) {
+			t.Errorf("%s: name %q, want %q", resource, got, isogroup.Name(kind))
+		}
+		if got := eval(b, "description").AsString(); got != isogroup.Description(kind) {
+			t.Errorf("%s: description %q, want %q (EC2 cannot change it: a difference replaces the group)", resource, got, isogroup.Description(kind))
+		}
+		tags := map[string]string{}
+		for k, v := range eval(b, "tags").AsValueMap() {
+			tags[k] = v.AsString()
+		}
+		want := isogroup.Tags(kind)
+		want["team"] = "soc"
+		if !maps.Equal(tags, want) {
+			t.Errorf("%s: tags %v, want %v", resource, tags, want)
+		}
+		in, out := isogroup.Rules(kind)
+		for _, d := range []struct {
+			dir  string
+			want []types.IpPermission
+		}{{"ingress", in}, {"egress", out}} {
+			got, managed := rules(b, d.dir)
+			if !managed {
+				t.Errorf("%s: %s not managed (give %s = [] for none): rules added by hand would stay", resource, d.dir, d.dir)
+			}
+			if !slices.Equal(sorted(got), sorted(d.want)) {
+				t.Errorf("%s %s: %v, want %v", resource, d.dir, sorted(got), sorted(d.want))
+			}
+		}
+	}
+	// The modules that use it make the groups in their isolation_vpc_ids.
+	for _, dir := range []string{"member-role", "reflex"} {
+		b := load(t, dir).find("module", "isolation_groups")
+		if b == nil {
+			t.Errorf("%s: no module isolation_groups", dir)
+			continue
+		}
+		if src := eval(b, "source").AsString(); src != "../isolation-groups" {
+			t.Errorf("%s: isolation_groups from %s", dir, src)
+		}
+		if got := refs(b, "vpc_ids"); !slices.Equal(got, []string{"var.isolation_vpc_ids"}) {
+			t.Errorf("%s: vpc_ids refers to %v, want var.isolation_vpc_ids", dir, got)
+		}
+		v := load(t, dir).find("variable", "isolation_vpc_ids")
+		if v == nil {
+			t.Errorf("%s: no variable isolation_vpc_ids", dir)
+			continue
+		}
+		if def, diags := v.Body.Attributes["default"].Expr.Value(nil); diags.HasErrors() || def.LengthInt() != 0 {
+			t.Errorf("%s: isolation_vpc_ids defaults to %#v, want none", dir, def)
+		}
 	}
 }

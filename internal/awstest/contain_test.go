@@ -8,10 +8,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/guardduty"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/reflexsec/reflex/action/ec2/isogroup"
+	"github.com/reflexsec/reflex/cloud"
 	"github.com/reflexsec/reflex/engine"
 	"github.com/reflexsec/reflex/internal/awstest"
 	"github.com/reflexsec/reflex/internal/fakeaws"
 	"github.com/reflexsec/reflex/internal/sandbox"
+	"github.com/reflexsec/reflex/setup"
 	"github.com/reflexsec/reflex/store"
 )
 
@@ -89,7 +98,11 @@ func TestContainStep(t *testing.T) {
 // interface isolated, and the whole containment done, in sequential round
 // trips from receiving the finding (from the call log, not wall time), for
 // each combination of the role in the finding's account assumed or not and
-// reflex's groups existing in the VPC or not.
+// reflex's groups existing in the VPC or not — made by an earlier
+// containment, or ahead by reflex setup (issue #6: every interface
+// isolated within 4 round trips, the whole playbook within 8, for a
+// process that has not assumed the role yet in a VPC where reflex never
+// contained anything).
 //
 // Round 1 reads everything and starts the snapshots; the prior state is
 // journaled in the ledger (no AWS call); round 2 changes the instance and
@@ -106,16 +119,22 @@ func TestContainRoundTrips(t *testing.T) {
 	for _, tc := range []struct {
 		name           string
 		groups, warmed bool // reflex's groups exist; the role was assumed before the finding
+		setup          bool // reflex setup made the groups
 		want           int
 	}{
-		{"role not assumed, groups made now", false, false, 5},
-		{"role not assumed, groups exist", true, false, 4},
-		{"role assumed ahead, groups made now", false, true, 4},
-		{"role assumed ahead, groups exist", true, true, 3},
+		{"role not assumed, groups made now", false, false, false, 5},
+		{"role not assumed, groups exist", true, false, false, 4},
+		{"role not assumed, groups made by reflex setup", false, false, true, 4},
+		{"role assumed ahead, groups made now", false, true, false, 4},
+		{"role assumed ahead, groups exist", true, true, false, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := start(t)
 			ctx := env.Context(context.Background())
+			var made map[string]string // kind -> the group setup made in the instance's VPC
+			if tc.setup {
+				made = setupGroups(t, env)
+			}
 			if tc.groups { // a containment in the VPC before: its groups are kept
 				eng, db, err := env.Engine(containConfig(env))
 				if err != nil {
@@ -160,8 +179,63 @@ func TestContainRoundTrips(t *testing.T) {
 				t.Errorf("isolated after %d, done after %d round trips: want at most %d", iso, allRT, tc.want)
 			}
 			checkContainOrder(t, env, calls, received)
+			if tc.setup { // ec2.contain found and used the groups setup made
+				for _, c := range calls {
+					if !c.Start.Before(received) && c.Operation == "CreateSecurityGroup" && c.ErrorCode == "" {
+						t.Errorf("ec2.contain created group %s: setup's were not used", c.Params["GroupName"])
+					}
+				}
+				in, _ := env.Cloud.Instance(sandbox.Prod, sandbox.Region, sandbox.Instance)
+				for _, n := range in.Interfaces {
+					if len(n.SecurityGroups) != 1 || n.SecurityGroups[0] != made[isogroup.Isolate] {
+						t.Errorf("%s in %v, want setup's isolation group %s", n.ID, n.SecurityGroups, made[isogroup.Isolate])
+					}
+				}
+			}
 		})
 	}
+}
+
+// setupGroups runs reflex setup as the security account, for a
+// configuration that names prod by id: it assumes reflex-responder there
+// (with its own clients: reflex's stay cold) and makes reflex's groups in
+// prod's VPC. It returns their ids by kind.
+func setupGroups(t *testing.T, env *awstest.Env) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	ak, sk, _ := env.Cloud.Credentials(sandbox.Security)
+	cfg := env.Server.ConfigFor(ak, sk, "", sandbox.Region)
+	st := &setup.Setup{GuardDuty: guardduty.NewFromConfig(cfg), EventBridge: eventbridge.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg),
+		EC2: setup.EC2Clients(cfg), Region: sandbox.Region}
+	rep, err := st.Apply(ctx, setup.Want{Frequency: "FIFTEEN_MINUTES", RulePrefix: "reflex", IsolationGroups: &setup.IsolationGroups{
+		Kinds: isogroup.Kinds(), Accounts: []setup.Account{{Account: cloud.Account{ID: sandbox.Prod, Role: sandbox.ResponderRole, ExternalID: sandbox.ExternalID}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range rep.Changes {
+		if c.Action == "CreateSecurityGroup" {
+			n++
+		}
+	}
+	if n != 2 || len(rep.Notes) != 0 {
+		t.Fatalf("setup: %d groups created, notes %v: %v", n, rep.Notes, rep.Changes)
+	}
+	// read with prod's own key: reflex's clients must not assume the role
+	groups, err := isogroup.List(ctx, ec2.NewFromConfig(env.Server.Config(sandbox.Prod)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	made := map[string]string{}
+	for k, g := range isogroup.Index(groups) {
+		if k.VPC == sandbox.VPC {
+			made[k.Kind] = aws.ToString(g.GroupId)
+		}
+	}
+	if len(made) != 2 {
+		t.Fatalf("groups in %s: %v", sandbox.VPC, made)
+	}
+	return made
 }
 
 // checkContainOrder checks, from the call log's start and end times, the

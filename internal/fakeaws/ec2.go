@@ -17,6 +17,8 @@ import (
 //     group's rule, cannot be deleted (DependencyViolation); the default
 //     group cannot be deleted (CannotDelete);
 //   - a new VPC security group has the allow-all egress rule until revoked;
+//   - the scenario's VPCs are listed by DescribeVpcs (pages of 5 to 1000),
+//     none of them a default VPC;
 //   - duplicate rules are refused (InvalidPermission.Duplicate);
 //   - an instance has at most one instance-profile association;
 //   - DryRun=true answers DryRunOperation (HTTP 412) and changes nothing
@@ -100,6 +102,7 @@ func ec2Service() *service {
 		"DescribeInstances":                      ec2DescribeInstances,
 		"DescribeInstanceAttribute":              ec2DescribeInstanceAttribute,
 		"DescribeNetworkInterfaces":              ec2DescribeNetworkInterfaces,
+		"DescribeVpcs":                           ec2DescribeVpcs,
 		"DescribeSecurityGroups":                 ec2DescribeSecurityGroups,
 		"CreateSecurityGroup":                    ec2CreateSecurityGroup,
 		"DeleteSecurityGroup":                    ec2DeleteSecurityGroup,
@@ -616,6 +619,64 @@ func ec2ModifyNetworkInterfaceAttribute(r *request) (string, error) {
 		e.DeleteOnTermination = f.b("Attachment.DeleteOnTermination")
 	}
 	return "", nil
+}
+
+// ---- VPCs
+
+// ec2DescribeVpcs lists the region's VPCs (those of the scenario: none is
+// the account's default VPC), by id, filter and page as EC2 does.
+func ec2DescribeVpcs(r *request) (string, error) {
+	reg := r.reg()
+	ids := r.form.list("VpcId")
+	for _, id := range ids {
+		if reg.vpcs[id] == nil {
+			return "", badRequest("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", id)
+		}
+	}
+	if len(ids) == 0 {
+		ids = r.ordered(sortedKeys(reg.vpcs))
+	}
+	if m := r.form.i("MaxResults", 0); r.form.has("MaxResults") && (m < 5 || m > 1000) {
+		return "", badRequest("InvalidParameterValue", "Value ( %d ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.", m)
+	}
+	f := r.filters()
+	var sel []*vpc
+	for _, id := range ids {
+		v := reg.vpcs[id]
+		if r.match(f, id, func(name string) []string {
+			switch name {
+			case "vpc-id":
+				return []string{v.ID}
+			case "cidr", "cidr-block-association.cidr-block":
+				return []string{v.CIDR}
+			case "state":
+				return []string{"available"}
+			case "is-default":
+				return []string{"false"}
+			case "owner-id":
+				return []string{r.acct.id}
+			}
+			return nil
+		}) {
+			sel = append(sel, v)
+		}
+	}
+	pg, next, ok := page(sel, r.form.s("NextToken"), r.form.i("MaxResults", 0), 1000)
+	if !ok {
+		return "", badRequest("InvalidParameterValue", "Invalid value for NextToken")
+	}
+	var x xw
+	x.open("vpcSet")
+	for _, v := range pg {
+		x.open("item").el("vpcId", v.ID).el("ownerId", r.acct.id).el("state", "available").el("cidrBlock", v.CIDR).
+			open("cidrBlockAssociationSet").open("item").el("associationId", "vpc-cidr-assoc-"+strings.TrimPrefix(v.ID, "vpc-")).
+			el("cidrBlock", v.CIDR).open("cidrBlockState").el("state", "associated").close("cidrBlockState").close("item").
+			close("cidrBlockAssociationSet").el("instanceTenancy", "default").bool("isDefault", false)
+		r.writeTags(&x, v.ID)
+		x.close("item")
+	}
+	x.close("vpcSet").opt("nextToken", next)
+	return x.String(), nil
 }
 
 // ---- security groups

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/reflexsec/reflex/internal/fakeaws"
 )
 
 func TestEC2DescribeInstances(t *testing.T) {
@@ -517,5 +519,89 @@ func TestEC2DryRun(t *testing.T) {
 	must(t, err)
 	if got, _ := srv.Cloud.Instance(prod, "us-east-1", web2); got.State == before.State {
 		t.Fatalf("StopInstances with DryRun=false left the instance %s", got.State)
+	}
+}
+
+func TestEC2DescribeVpcs(t *testing.T) {
+	c := fakeaws.New(fakeaws.WithSeed(1))
+	must(t, c.LoadDefaultScenario())
+	// a third account with six VPCs in one region, for the pages
+	must(t, c.LoadScenario(strings.NewReader(`
+accounts:
+  - id: "333333333333"
+    credentials: [{accessKeyId: AKIAFAKEVPCS00000001, secretAccessKey: fakeaws/vpcs/secret/1}]
+    regions:
+      - name: us-east-1
+        vpcs:
+          - {id: vpc-0c00000000000000a, cidr: 10.10.0.0/16}
+          - {id: vpc-0c00000000000000b, cidr: 10.11.0.0/16}
+          - {id: vpc-0c00000000000000c, cidr: 10.12.0.0/16}
+          - {id: vpc-0c00000000000000d, cidr: 10.13.0.0/16}
+          - {id: vpc-0c00000000000000e, cidr: 10.14.0.0/16}
+          - {id: vpc-0c00000000000000f, cidr: 10.15.0.0/16}
+`)))
+	srv := fakeaws.NewTestServer(t, c)
+	ctx := context.Background()
+	c3 := ec2.NewFromConfig(srv.Config("333333333333"))
+	_, err := c3.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{"vpc-0c00000000000000b"}, Tags: []types.Tag{{Key: aws.String("env"), Value: aws.String("prod")}}})
+	must(t, err)
+
+	ids := func(out *ec2.DescribeVpcsOutput) []string {
+		var got []string
+		for _, v := range out.Vpcs {
+			got = append(got, aws.ToString(v.VpcId))
+		}
+		return got
+	}
+	filter := func(name string, values ...string) []types.Filter {
+		return []types.Filter{{Name: aws.String(name), Values: values}}
+	}
+	tests := []struct {
+		name    string
+		account string
+		in      *ec2.DescribeVpcsInput
+		want    []string
+		errCode string
+	}{
+		{"the region's VPCs", prod, &ec2.DescribeVpcsInput{}, []string{vpc1}, ""},
+		{"another account's", "333333333333", &ec2.DescribeVpcsInput{VpcIds: []string{"vpc-0c00000000000000c", "vpc-0c00000000000000a"}},
+			[]string{"vpc-0c00000000000000c", "vpc-0c00000000000000a"}, ""},
+		{"by cidr", "333333333333", &ec2.DescribeVpcsInput{Filters: filter("cidr", "10.12.0.0/16")}, []string{"vpc-0c00000000000000c"}, ""},
+		{"by tag", "333333333333", &ec2.DescribeVpcsInput{Filters: filter("tag:env", "prod")}, []string{"vpc-0c00000000000000b"}, ""},
+		{"no default VPC", "333333333333", &ec2.DescribeVpcsInput{Filters: filter("is-default", "true")}, nil, ""},
+		{"another account's VPC is not found", prod, &ec2.DescribeVpcsInput{VpcIds: []string{"vpc-0c00000000000000a"}}, nil, "InvalidVpcID.NotFound"},
+		{"MaxResults below 5", "333333333333", &ec2.DescribeVpcsInput{MaxResults: aws.Int32(4)}, nil, "InvalidParameterValue"},
+		{"bad token", "333333333333", &ec2.DescribeVpcsInput{NextToken: aws.String("x")}, nil, "InvalidParameterValue"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := ec2.NewFromConfig(srv.Config(tc.account)).DescribeVpcs(ctx, tc.in)
+			wantCode(t, err, tc.errCode)
+			if err != nil {
+				return
+			}
+			if got := ids(out); !slices.Equal(got, tc.want) {
+				t.Fatalf("vpcs = %v, want %v", got, tc.want)
+			}
+		})
+	}
+
+	// Pages of five: all six, in order, each once; the VPC's fields.
+	p := ec2.NewDescribeVpcsPaginator(c3, &ec2.DescribeVpcsInput{MaxResults: aws.Int32(5)})
+	var all []types.Vpc
+	pages := 0
+	for p.HasMorePages() {
+		pg, err := p.NextPage(ctx)
+		must(t, err)
+		all = append(all, pg.Vpcs...)
+		pages++
+	}
+	if pages != 2 || len(all) != 6 || aws.ToString(all[5].VpcId) != "vpc-0c00000000000000f" {
+		t.Fatalf("%d pages, %d VPCs", pages, len(all))
+	}
+	v := all[1]
+	if aws.ToString(v.CidrBlock) != "10.11.0.0/16" || v.State != types.VpcStateAvailable || aws.ToString(v.OwnerId) != "333333333333" ||
+		aws.ToBool(v.IsDefault) || len(v.CidrBlockAssociationSet) != 1 || len(v.Tags) != 1 || aws.ToString(v.Tags[0].Value) != "prod" {
+		t.Fatalf("vpc = %+v", v)
 	}
 }

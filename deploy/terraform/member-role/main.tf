@@ -30,3 +30,11 @@ resource "aws_iam_role_policy" "response" {
   role   = aws_iam_role.responder.id
   policy = var.response_policy_json
 }
+
+# reflex's untrack and isolation groups in this account's VPCs, made ahead
+# so that containment here does not wait for their creation.
+module "isolation_groups" {
+  source = "../isolation-groups"
+
+  vpc_ids = var.isolation_vpc_ids
+}

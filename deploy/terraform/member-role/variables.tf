@@ -41,3 +41,9 @@ variable "tags" {
   type        = map(string)
   default     = { "reflex:protected" = "true" }
 }
+
+variable "isolation_vpc_ids" {
+  description = "VPCs of this account (in the provider's region) to make reflex's isolation groups in (reflex-untrack, reflex-isolation: the isolation-groups module), so that ec2.isolate and ec2.contain find them ready. Empty: the steps create them when they first contain an instance there."
+  type        = list(string)
+  default     = []
+}

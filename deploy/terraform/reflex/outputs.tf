@@ -37,3 +37,11 @@ output "sns_topic_arn" {
   description = "ARN of the SNS topic reflex publishes to (empty when not created): name it in the configuration's notifications (an sns channel)."
   value       = var.create_sns_topic ? aws_sns_topic.reflex[0].arn : ""
 }
+
+output "isolation_group_ids" {
+  description = "reflex's groups made in isolation_vpc_ids, by VPC id: { untrack = sg-…, isolation = sg-… }."
+  value = { for vpc in var.isolation_vpc_ids : vpc => {
+    untrack   = module.isolation_groups.untrack_group_ids[vpc]
+    isolation = module.isolation_groups.isolation_group_ids[vpc]
+  } }
+}

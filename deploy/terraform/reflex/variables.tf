@@ -217,3 +217,11 @@ variable "notification_emails" {
   type        = list(string)
   default     = []
 }
+
+# --- Isolation groups ---------------------------------------------------------
+
+variable "isolation_vpc_ids" {
+  description = "VPCs of this account (in the provider's region) to make reflex's isolation groups in (reflex-untrack, reflex-isolation: the isolation-groups module), when reflex also isolates instances of this account. Member accounts: the member-role module's isolation_vpc_ids."
+  type        = list(string)
+  default     = []
+}
