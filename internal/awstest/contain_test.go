@@ -129,71 +129,92 @@ func TestContainRoundTrips(t *testing.T) {
 		{"role assumed ahead, groups exist", true, true, false, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := start(t)
-			ctx := env.Context(context.Background())
-			var made map[string]string // kind -> the group setup made in the instance's VPC
-			if tc.setup {
-				made = setupGroups(t, env)
-			}
-			if tc.groups { // a containment in the VPC before: its groups are kept
-				eng, db, err := env.Engine(containConfig(env))
-				if err != nil {
-					t.Fatal(err)
+			// The count comes from when calls started and ended, so a
+			// goroutine the loaded machine starts late makes a chain one
+			// longer than the code's; it never makes it shorter. The
+			// measurement is the fewest of up to three fresh runs.
+			var iso, allRT int
+			for attempt := 1; attempt <= 3; attempt++ {
+				iso, allRT = measureContain(t, tc.groups, tc.warmed, tc.setup, tc.name)
+				if iso <= tc.want && allRT <= tc.want {
+					break
 				}
-				eng.Run(ctx, findings(t, "ec2"), engine.Options{})
-				eng.Release(ctx, engine.ReleaseSelector{Finding: "sandbox-ec2-tor-client"})
-				db.Close()
-				env.Dir = t.TempDir()
-				env.Clients = awstest.NewClients(env.Server, nil) // no credentials cached
-				ctx = env.Context(context.Background())
+				t.Logf("attempt %d: isolated after %d, done after %d round trips", attempt, iso, allRT)
 			}
-			if tc.warmed {
-				if err := env.Clients.Prewarm(ctx, sandbox.Prod); err != nil {
-					t.Fatal(err)
-				}
-			}
-			eng, db, err := env.Engine(containConfig(env))
-			if err != nil {
-				t.Fatal(err)
-			}
-			env.Cloud.SetLatency(50 * time.Millisecond)
-			received := time.Now()
-			if _, _, err := eng.Run(ctx, findings(t, "ec2"), engine.Options{}); err != nil {
-				t.Fatal(err)
-			}
-			db.Close()
-			calls := env.Cloud.Calls()
-			iso := awstest.RoundTrips(calls, received, func(c fakeaws.Call) bool {
-				return c.Operation == "ModifyNetworkInterfaceAttribute" && c.ErrorCode == ""
-			})
-			allRT := awstest.RoundTrips(calls, received, func(c fakeaws.Call) bool { return c.Service != "sts" })
-			n := 0
-			for _, c := range calls {
-				if !c.Start.Before(received) {
-					n++
-				}
-			}
-			t.Logf("ec2.contain (2 interfaces, 3 volumes), %s: %d calls; every interface isolated after %d sequential round trips; whole containment %d",
-				tc.name, n, iso, allRT)
 			if iso > tc.want || allRT > tc.want {
 				t.Errorf("isolated after %d, done after %d round trips: want at most %d", iso, allRT, tc.want)
 			}
-			checkContainOrder(t, env, calls, received)
-			if tc.setup { // ec2.contain found and used the groups setup made
-				for _, c := range calls {
-					if !c.Start.Before(received) && c.Operation == "CreateSecurityGroup" && c.ErrorCode == "" {
-						t.Errorf("ec2.contain created group %s: setup's were not used", c.Params["GroupName"])
-					}
-				}
-				in, _ := env.Cloud.Instance(sandbox.Prod, sandbox.Region, sandbox.Instance)
-				for _, n := range in.Interfaces {
-					if len(n.SecurityGroups) != 1 || n.SecurityGroups[0] != made[isogroup.Isolate] {
-						t.Errorf("%s in %v, want setup's isolation group %s", n.ID, n.SecurityGroups, made[isogroup.Isolate])
-					}
-				}
-			}
 		})
 	}
+}
+
+// measureContain runs ec2.contain once in a fresh test cloud, for
+// TestContainRoundTrips, checks what does not depend on timing (the
+// safety order, the use of setup's groups) and returns the round trips
+// until every interface was isolated and until the containment was done.
+func measureContain(t *testing.T, groups, warmed, setup bool, name string) (iso, allRT int) {
+	t.Helper()
+	env := start(t)
+	ctx := env.Context(context.Background())
+	var made map[string]string // kind -> the group setup made in the instance's VPC
+	if setup {
+		made = setupGroups(t, env)
+	}
+	if groups { // a containment in the VPC before: its groups are kept
+		eng, db, err := env.Engine(containConfig(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		eng.Run(ctx, findings(t, "ec2"), engine.Options{})
+		eng.Release(ctx, engine.ReleaseSelector{Finding: "sandbox-ec2-tor-client"})
+		db.Close()
+		env.Dir = t.TempDir()
+		env.Clients = awstest.NewClients(env.Server, nil) // no credentials cached
+		ctx = env.Context(context.Background())
+	}
+	if warmed {
+		if err := env.Clients.Prewarm(ctx, sandbox.Prod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eng, db, err := env.Engine(containConfig(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Cloud.SetLatency(50 * time.Millisecond)
+	received := time.Now()
+	if _, _, err := eng.Run(ctx, findings(t, "ec2"), engine.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	calls := env.Cloud.Calls()
+	iso = awstest.RoundTrips(calls, received, func(c fakeaws.Call) bool {
+		return c.Operation == "ModifyNetworkInterfaceAttribute" && c.ErrorCode == ""
+	})
+	allRT = awstest.RoundTrips(calls, received, func(c fakeaws.Call) bool { return c.Service != "sts" })
+	n := 0
+	for _, c := range calls {
+		if !c.Start.Before(received) {
+			n++
+		}
+	}
+	t.Logf("ec2.contain (2 interfaces, 3 volumes), %s: %d calls; every interface isolated after %d sequential round trips; whole containment %d",
+		name, n, iso, allRT)
+	checkContainOrder(t, env, calls, received)
+	if setup { // ec2.contain found and used the groups setup made
+		for _, c := range calls {
+			if !c.Start.Before(received) && c.Operation == "CreateSecurityGroup" && c.ErrorCode == "" {
+				t.Errorf("ec2.contain created group %s: setup's were not used", c.Params["GroupName"])
+			}
+		}
+		in, _ := env.Cloud.Instance(sandbox.Prod, sandbox.Region, sandbox.Instance)
+		for _, n := range in.Interfaces {
+			if len(n.SecurityGroups) != 1 || n.SecurityGroups[0] != made[isogroup.Isolate] {
+				t.Errorf("%s in %v, want setup's isolation group %s", n.ID, n.SecurityGroups, made[isogroup.Isolate])
+			}
+		}
+	}
+	return iso, allRT
 }
 
 // setupGroups runs reflex setup as the security account, for a
