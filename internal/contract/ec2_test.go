@@ -19,11 +19,16 @@ const (
 	docDryRun              = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/CommonParameters.html"
 	docRevokeEgress        = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RevokeSecurityGroupEgress.html"
 	docDeleteSecurityGroup = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSecurityGroup.html"
+	docDescribeVpcs        = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcs.html"
 )
 
 // kumoNoDefaultEgress is why the default-egress checks are skipped on kumo.
 const kumoNoDefaultEgress = "kumo creates a security group with no egress rule; AWS adds the allow-all egress rule " +
 	"(-1 to 0.0.0.0/0), which reflex's isolation revokes"
+
+// kumoVpcFilters is why the DescribeVpcs filter check is skipped on kumo.
+const kumoVpcFilters = "kumo ignores DescribeVpcs filters and returns every VPC of the region; AWS returns the VPCs " +
+	"the filters match"
 
 // allTraffic is the rule "all protocols, all ports" to or from a CIDR.
 func allTraffic(cidr string) ec2types.IpPermission {
@@ -97,6 +102,42 @@ func ec2Checks() []check {
 				wantCode(t, err, "DependencyViolation")
 				describeSG(t, e, source) // still there
 			}},
+		{name: "ec2/DescribeVpcs returns a VPC by its id, with its CIDR block", doc: docDescribeVpcs, run: func(t *testing.T, e *env) {
+			vpc, _ := e.fix.network(t)
+			out, err := ec2Client(e.cfg).DescribeVpcs(t.Context(), &ec2.DescribeVpcsInput{VpcIds: []string{vpc}})
+			must(t, "DescribeVpcs", err)
+			if len(out.Vpcs) != 1 || aws.ToString(out.Vpcs[0].VpcId) != vpc || aws.ToString(out.Vpcs[0].CidrBlock) != "10.0.0.0/16" {
+				t.Errorf("DescribeVpcs(%s) = %d VPCs, want %s with 10.0.0.0/16", vpc, len(out.Vpcs), vpc)
+			}
+		}},
+		{name: "ec2/DescribeVpcs with the vpc-id filter returns that VPC only", doc: docDescribeVpcs, kumo: kumoVpcFilters,
+			run: func(t *testing.T, e *env) {
+				vpc, _ := e.fix.network(t)
+				e.fix.network(t) // another one, which the filter leaves out
+				out, err := ec2Client(e.cfg).DescribeVpcs(t.Context(), &ec2.DescribeVpcsInput{
+					Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpc}}}})
+				must(t, "DescribeVpcs", err)
+				if len(out.Vpcs) != 1 || aws.ToString(out.Vpcs[0].VpcId) != vpc {
+					t.Errorf("DescribeVpcs(vpc-id=%s) = %d VPCs, want that one", vpc, len(out.Vpcs))
+				}
+			}},
+		{name: "ec2/DescribeVpcs lists every VPC of the region when given no id", doc: docDescribeVpcs, run: func(t *testing.T, e *env) {
+			a, _ := e.fix.network(t)
+			b, _ := e.fix.network(t)
+			out, err := ec2Client(e.cfg).DescribeVpcs(t.Context(), &ec2.DescribeVpcsInput{})
+			must(t, "DescribeVpcs", err)
+			seen := map[string]bool{}
+			for _, v := range out.Vpcs {
+				seen[aws.ToString(v.VpcId)] = true
+			}
+			if !seen[a] || !seen[b] {
+				t.Errorf("DescribeVpcs() = %d VPCs without %s or %s", len(out.Vpcs), a, b)
+			}
+		}},
+		{name: "ec2/DescribeVpcs of a missing VPC id fails InvalidVpcID.NotFound", doc: docEC2Errors, run: func(t *testing.T, e *env) {
+			_, err := ec2Client(e.cfg).DescribeVpcs(t.Context(), &ec2.DescribeVpcsInput{VpcIds: []string{"vpc-0123456789abcdef0"}})
+			wantCode(t, err, "InvalidVpcID.NotFound")
+		}},
 		{name: "ec2/CreateSecurityGroup with a name taken in the VPC fails InvalidGroup.Duplicate", doc: docCreateSecurityGroup, run: func(t *testing.T, e *env) {
 			vpc, _ := e.fix.network(t)
 			name := unique("dup")
