@@ -116,16 +116,18 @@ func (st *state) object(n *pathNode, i, depth int) int {
 		// what stopped it (whitespace in a pretty-printed event, mostly)
 		// is likely to come again, and each attempt would be wasted.
 		var child *pathNode
-		j, why, end := i, skimBail, 0
+		j, end := i, skimBail
 		if skim {
-			j, why, end = skimPairs(b, masks, &keys.filter, i)
-			skim = why != skimBail
+			j, end, child = st.skim(keys, i)
+			skim = end != skimBail
 		}
-		switch why {
-		case skimEnd:
+		switch {
+		case end == skimEnd:
 			return j
-		case skimHit: // b[j:end+1] is a plain key some name may match
-			child = keys.lookup(b, j+1, end-j-1)
+		case end > 0: // b[j:end+1] is a plain key that names child
+			if child == nil { // or that one slot could not decide
+				child = keys.lookup(b, j+1, end-j-1)
+			}
 			i = end + 1
 		default:
 			if i = skipWS(b, j); byteAt(b, i) != '"' {

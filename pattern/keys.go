@@ -166,8 +166,20 @@ func buildKeyTable(n *pathNode) *keyTable {
 
 // lookup returns the node named by the key b[i:i+l], or nil.
 func (t *keyTable) lookup(b []byte, i, l int) *pathNode {
+	if n, ok := t.slot(b, i, l); ok {
+		return n
+	}
+	return t.findKey(b[i : i+l])
+}
+
+// slot looks the key b[i:i+l] up in the one slot its hash names: the node
+// it names, or nil, and true when that slot decides; false when the key is
+// longer than 16 bytes or the table needs findKey (it probes, or files
+// descendants deeper than its keys). The assembly skimmer does the same
+// (skim_amd64.s).
+func (t *keyTable) slot(b []byte, i, l int) (*pathNode, bool) {
 	if l > 16 {
-		return t.findKey(b[i : i+l])
+		return nil, false
 	}
 	// b is the scanner's padded copy of the event: sixteen bytes can be
 	// read from any offset in it.
@@ -175,12 +187,12 @@ func (t *keyTable) lookup(b []byte, i, l int) *pathNode {
 	w0, w1 := load64At(b, i)&km[0], load64At(b, i+8)&km[1] // the key, zero padded
 	s := &t.slots[t.hash(w0, w1, l)]
 	if s.n == l && s.w0 == w0 && s.w1 == w1 {
-		return s.node
+		return s.node, true
 	}
 	if (t.perfect || s.n < 0) && !t.deep {
-		return nil
+		return nil, true
 	}
-	return t.findKey(b[i : i+l])
+	return nil, false
 }
 
 // findKey returns the node named by key (any length), or nil.

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Matcher matches events against many patterns, each with an id. It is safe
@@ -129,6 +130,8 @@ type state struct {
 	err    error
 	masks  []uint64 // the event's bitmap of special bytes (specialMasks)
 	pad    []byte   // b's backing array: the event and padBytes zeros (skipfast.go)
+	bPtr   *byte    // b's and masks' first elements, for the assembly skimmer
+	mPtr   *uint64
 	keyBuf []byte
 	strBuf []byte
 	fold   []byte
@@ -179,7 +182,7 @@ func newState(s *snapshot, nc, nf, np int) *state {
 }
 
 func (st *state) release() {
-	st.b = nil
+	st.b, st.bPtr, st.mPtr = nil, nil, nil
 	st.err = nil
 	if cap(st.pad) > maxPooledPad {
 		st.pad = nil // a rare large event: its copy is not kept in the pool
@@ -218,6 +221,7 @@ func (st *state) begin(event []byte) {
 	st.pad = st.pad[:n+padBytes]
 	st.masks = specialMasks(event, st.masks, st.pad) // and copies event to pad
 	st.b, st.i, st.err = st.pad[:n:n], 0, nil
+	st.bPtr, st.mPtr = unsafe.SliceData(st.pad), unsafe.SliceData(st.masks)
 	st.trail = st.trail[:0]
 	st.arrays = 0
 	st.satList = st.satList[:0]

@@ -4,26 +4,38 @@ package pattern
 // and their values are read only to be validated. skimPairs goes past such
 // pairs as long as they are plain compact JSON, in one loop with little
 // to keep, and stops at the first pair that needs the object loop: a key
-// some name may match (its length and first byte pass the key filter), or
+// that names something (a key whose length and first byte pass the key
+// filter is looked up in its one slot, as keyTable.slot does), or
 // anything it does not read itself (whitespace, escapes, exponents,
 // nesting deeper than fastDepth, errors). Reading nothing but valid JSON
 // and recording nothing, it can always stop and let the checked path read
 // the same pair again.
 
-// skimPairs results.
+// skimPairs results: where it stopped is pos, and end says why.
+//
+//   - end > 0: b[pos] is the quote of a key that names a node, b[end] its
+//     closing quote, and child that node; or, with child nil, a key the
+//     one-slot look-up (keyTable.slot) could not decide, left to
+//     keyTable.lookup. Keys that pass the filter but name nothing are
+//     skimmed like the others.
+//   - end == skimBail (0): b[pos] is where the pair skimPairs could not
+//     read starts (after a ',', perhaps whitespace).
+//   - end == skimEnd (-1): the object is closed, pos is after its '}'.
+//
+// Three results rather than a separate reason, so that the method that
+// calls the assembly stays within the inliner's budget.
 const (
-	skimEnd  = 0 // the object is closed: the offset is after its '}'
-	skimHit  = 1 // the offset is the quote of a key some name may match (and the third result its closing quote)
-	skimBail = 2 // the offset is where the pair skimPairs could not read starts (after a ',', perhaps whitespace)
+	skimBail = 0
+	skimEnd  = -1
 )
 
 // skimPairsGo is skimPairs in Go: from b[i], where a key is expected in an
-// object whose key filter is filter, it goes past the pairs whose key no
-// name may match and whose value is plain compact JSON, and returns where
-// it stopped and why. b must be the scanner's padded copy of the event
+// object whose names are in keys, it goes past the pairs whose key names
+// nothing and whose value is plain compact JSON, and returns where
+// it stopped and why (see skimBail). b must be the scanner's padded copy of the event
 // and masks its bitmap. It is the portable version and the reference for
 // the assembly one, which must return the same for every input.
-func skimPairsGo(b []byte, masks []uint64, filter *[4]uint64, i int) (pos, why, end int) {
+func skimPairsGo(b []byte, masks []uint64, keys *keyTable, i int) (pos, end int, child *pathNode) {
 	var (
 		kinds uint64 // bit d set: the container open at depth d is an object
 		d     int    // depth inside the value, 0 at the pair
@@ -32,29 +44,32 @@ func skimPairsGo(b []byte, masks []uint64, filter *[4]uint64, i int) (pos, why, 
 	)
 pair:
 	if byteAt(b, i) != '"' {
-		return i, skimBail, 0
+		return i, skimBail, nil
 	}
 	j = nextSpecialAt(masks, i+1)
 	if byteAt(b, j) != '"' {
-		return i, skimBail, 0
+		return i, skimBail, nil
 	}
-	if f := filterBit(j-i-1, byteAt(b, i+1)); filter[f>>6]>>(f&63)&1 != 0 {
-		return i, skimHit, j
+	if f := filterBit(j-i-1, byteAt(b, i+1)); keys.filter[f>>6]>>(f&63)&1 != 0 {
+		n, ok := keys.slot(b, i+1, j-i-1)
+		if !ok || n != nil {
+			return i, j, n
+		}
 	}
 	if byteAt(b, j+1) != ':' {
-		return i, skimBail, 0
+		return i, skimBail, nil
 	}
 	k = j + 2
 value:
 	switch c = byteAt(b, k); {
 	case c == '"':
 		if j = nextSpecialAt(masks, k+1); byteAt(b, j) != '"' {
-			return i, skimBail, 0
+			return i, skimBail, nil
 		}
 		k = j + 1
 	case c == '{':
 		if d++; d > fastDepth {
-			return i, skimBail, 0
+			return i, skimBail, nil
 		}
 		kinds |= 1 << (d & 63)
 		k++
@@ -62,13 +77,13 @@ value:
 			goto key
 		}
 		if c != '}' {
-			return i, skimBail, 0
+			return i, skimBail, nil
 		}
 		k++
 		d--
 	case c == '[':
 		if d++; d > fastDepth {
-			return i, skimBail, 0
+			return i, skimBail, nil
 		}
 		kinds &^= 1 << (d & 63)
 		k++
@@ -79,25 +94,25 @@ value:
 		d--
 	case c == '-' || isDigit(c):
 		if k = skimNumber(b, k); k < 0 {
-			return i, skimBail, 0
+			return i, skimBail, nil
 		}
 	case c == 't':
 		if load32At(b, k) != wordTrue {
-			return i, skimBail, 0
+			return i, skimBail, nil
 		}
 		k += 4
 	case c == 'n':
 		if load32At(b, k) != wordNull {
-			return i, skimBail, 0
+			return i, skimBail, nil
 		}
 		k += 4
 	case c == 'f':
 		if load32At(b, k) != wordFals || byteAt(b, k+4) != 'e' {
-			return i, skimBail, 0
+			return i, skimBail, nil
 		}
 		k += 5
 	default:
-		return i, skimBail, 0
+		return i, skimBail, nil
 	}
 after: // a value has been read; b[k] follows it
 	c = byteAt(b, k)
@@ -123,22 +138,22 @@ after: // a value has been read; b[k] follows it
 				goto after
 			}
 		}
-		return i, skimBail, 0
+		return i, skimBail, nil
 	}
 	if c == ',' {
 		i = k + 1
 		goto pair
 	}
 	if c == '}' {
-		return k + 1, skimEnd, 0
+		return k + 1, skimEnd, nil
 	}
-	return i, skimBail, 0
+	return i, skimBail, nil
 key: // b[k] should be the quote of a key inside the value
 	if byteAt(b, k) != '"' {
-		return i, skimBail, 0
+		return i, skimBail, nil
 	}
 	if j = nextSpecialAt(masks, k+1); byteAt(b, j) != '"' || byteAt(b, j+1) != ':' {
-		return i, skimBail, 0
+		return i, skimBail, nil
 	}
 	k = j + 2
 	goto value

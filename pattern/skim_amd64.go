@@ -1,15 +1,15 @@
 package pattern
 
-import "unsafe"
-
 // skimPairsAsm is skimPairsGo in assembly (skim_amd64.s).
 //
 //go:noescape
-func skimPairsAsm(b *byte, masks *uint64, filter *[4]uint64, i int) (pos, why, end int)
+func skimPairsAsm(b *byte, masks *uint64, keys *keyTable, i int) (pos, end int, child *pathNode)
 
-// skimPairs is the assembly skimmer. It runs whatever the classifier:
-// FuzzSkim compares it with skimPairsGo, which other architectures run
-// (GOARCH=386 go test runs the package on it).
-func skimPairs(b []byte, masks []uint64, filter *[4]uint64, i int) (pos, why, end int) {
-	return skimPairsAsm(unsafe.SliceData(b), unsafe.SliceData(masks), filter, i)
+// skim runs skimPairs on the event: the assembly skimmer, whatever the
+// classifier (TestSkim and FuzzSkim compare it with skimPairsGo, which
+// other architectures run; GOARCH=386 go test runs the package there). It
+// takes the event and its bitmap as the pointers begin keeps, so that it
+// is inlined into the object loop.
+func (st *state) skim(keys *keyTable, i int) (pos, end int, child *pathNode) {
+	return skimPairsAsm(st.bPtr, st.mPtr, keys, i)
 }

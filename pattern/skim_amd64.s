@@ -1,6 +1,7 @@
 #include "textflag.h"
+#include "go_asm.h"
 
-// func skimPairsAsm(b *byte, masks *uint64, filter *[4]uint64, i int) (pos, why, end int)
+// func skimPairsAsm(b *byte, masks *uint64, keys *keyTable, i int) (pos, end int, child *pathNode)
 //
 // skimPairsGo (skim.go) in assembly, the same result for every input:
 // read the comments there. b is the scanner's padded copy of the event,
@@ -20,7 +21,12 @@
 // a bit at len(b), which every walk reaches before the end of masks and
 // which is never a quote.
 //
-// Registers: SI b, DI masks, R8 filter, R11 the quote of the pair's key
+// A key that passes the filter is looked up in the one slot its hash
+// names, as keyTable.slot does (the offsets come from go_asm.h): a name's
+// node is returned, a key that names nothing is skimmed on, and a key the
+// slot cannot decide is returned with no node for the Go look-up.
+//
+// Registers: SI b, DI masks, R8 keys, R11 the quote of the pair's key
 // (where a bail resumes), R13 the cursor in its value, R10 the depth
 // inside the value, R9 its bit stack of open containers (bit d set: an
 // object), BX the index of the current bitmap word, R12 its bits not yet
@@ -28,7 +34,7 @@
 TEXT ·skimPairsAsm(SB), NOSPLIT, $0-56
 	MOVQ b+0(FP), SI
 	MOVQ masks+8(FP), DI
-	MOVQ filter+16(FP), R8
+	MOVQ keys+16(FP), R8
 	MOVQ i+24(FP), R11
 	XORQ R9, R9
 	XORQ R10, R10
@@ -71,9 +77,11 @@ next1:
 	ANDQ $255, DX
 	MOVQ DX, CX
 	SHRQ $6, CX
-	MOVQ (R8)(CX*8), CX
+	MOVQ keyTable_filter(R8)(CX*8), CX
 	BTQ  DX, CX
-	JCS  hit
+	JCS  lookup
+
+colon:
 	CMPB 1(SI)(AX*1), $0x3a
 	JNE  bail
 	LEAQ 2(AX), R13
@@ -115,8 +123,8 @@ notcomma:
 	JNE  bail
 	LEAQ 1(R13), AX
 	MOVQ AX, pos+32(FP)
-	MOVQ $0, why+40(FP)
-	MOVQ $0, end+48(FP)
+	MOVQ $-1, end+40(FP)
+	MOVQ $0, child+48(FP)
 	RET
 
 nested:
@@ -283,17 +291,69 @@ openarr:
 	DECQ R10
 	JMP  after
 
-hit:
-	// AX: the key's closing quote.
+lookup:
+	// The key b[R11+1:AX] passed the filter. At the pair's level (R10 is
+	// 0 and R9 unused) R9, R10 and R13 are free: w0 in R9, w1 in R10, the
+	// slot in R13; R10 is zeroed again before going on.
+	MOVQ AX, DX
+	SUBQ R11, DX
+	DECQ DX
+	CMPQ DX, $16
+	JHI  undecided
+	MOVQ DX, CX
+	SHLQ $4, CX
+	LEAQ ·keyMasks(SB), R13
+	MOVQ 1(SI)(R11*1), R9
+	ANDQ (R13)(CX*1), R9
+	MOVQ 9(SI)(R11*1), R10
+	ANDQ 8(R13)(CX*1), R10
+	// keyTable.hash: (w0 ^ rotl(w1, 29) ^ l<<56) * mul >> shift
+	MOVQ R10, R13
+	ROLQ $29, R13
+	XORQ R9, R13
+	MOVQ DX, CX
+	SHLQ $56, CX
+	XORQ CX, R13
+	IMULQ keyTable_mul(R8), R13
+	MOVBQZX keyTable_shift(R8), CX
+	SHRQ CX, R13
+	IMUL3Q $keySlot__size, R13, R13
+	ADDQ keyTable_slots(R8), R13
+	CMPQ keySlot_n(R13), DX
+	JNE  nothere
+	CMPQ keySlot_w0(R13), R9
+	JNE  nothere
+	CMPQ keySlot_w1(R13), R10
+	JNE  nothere
+	XORQ R10, R10
+	MOVQ keySlot_node(R13), R13
 	MOVQ R11, pos+32(FP)
-	MOVQ $1, why+40(FP)
-	MOVQ AX, end+48(FP)
+	MOVQ AX, end+40(FP)
+	MOVQ R13, child+48(FP)
+	RET
+
+nothere:
+	// Not the slot's name: no name at all when the table is perfect or
+	// the slot empty, unless names are filed deeper than the table's keys.
+	XORQ R10, R10
+	CMPB keyTable_deep(R8), $0
+	JNE  undecided
+	CMPB keyTable_perfect(R8), $0
+	JNE  colon
+	CMPQ keySlot_n(R13), $0
+	JLT  colon
+
+undecided:
+	XORQ R10, R10
+	MOVQ R11, pos+32(FP)
+	MOVQ AX, end+40(FP)
+	MOVQ $0, child+48(FP)
 	RET
 
 bail:
 	MOVQ R11, pos+32(FP)
-	MOVQ $2, why+40(FP)
-	MOVQ $0, end+48(FP)
+	MOVQ $0, end+40(FP)
+	MOVQ $0, child+48(FP)
 	RET
 
 	// A bitmap word used up: the next ones until one has a bit.

@@ -2,7 +2,7 @@
 
 package pattern
 
-// skimPairs is skimPairsGo: only amd64 has the assembly version.
-func skimPairs(b []byte, masks []uint64, filter *[4]uint64, i int) (pos, why, end int) {
-	return skimPairsGo(b, masks, filter, i)
+// skim runs skimPairsGo on the event: only amd64 has the assembly version.
+func (st *state) skim(keys *keyTable, i int) (pos, end int, child *pathNode) {
+	return skimPairsGo(st.b, st.masks, keys, i)
 }

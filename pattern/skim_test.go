@@ -3,33 +3,48 @@ package pattern
 import (
 	"strings"
 	"testing"
+	"unsafe"
 )
 
-// skimBoth runs skimPairs (assembly on amd64) and skimPairsGo on event
-// from offset i, with a key filter that passes keys of the lengths and
-// first bytes of names, and fails the test unless they agree.
-func skimBoth(t *testing.T, event []byte, names []string, i int) (int, int) {
+// skimHit stands for any hit (end > 0) in the tests' tables.
+const skimHit = 1
+
+// skimBoth runs the skimmer (assembly on amd64) and skimPairsGo on event
+// from offset i, in an object whose names are names (a name "a.b" is also
+// filed as a dotted descendant), and fails the test unless they agree. It
+// returns where skimming stopped, why (skimHit for a hit) and the node
+// named by a hit's key.
+func skimBoth(t *testing.T, event []byte, names []string, i int) (pos, why int, child *pathNode) {
 	t.Helper()
 	pad := make([]byte, len(event)+padBytes)
 	masks := specialMasks(event, nil, pad)
 	b := pad[:len(event):len(event)]
-	var filter [4]uint64
+	root := &pathNode{children: map[string]*pathNode{}}
 	for _, n := range names {
-		f := filterBit(len(n), '"')
-		if n != "" {
-			f = filterBit(len(n), n[0])
+		root.children[n] = &pathNode{field: -1}
+	}
+	keys := buildKeyTable(root)
+	if keys == nil {
+		keys = &keyTable{slots: make([]keySlot, 1), shift: 64, perfect: true}
+		keys.slots[0].n = -1
+	}
+	st := &state{b: b, masks: masks, bPtr: unsafe.SliceData(b), mPtr: unsafe.SliceData(masks)}
+	pos, end, child := st.skim(keys, i)
+	gpos, gend, gchild := skimPairsGo(b, masks, keys, i)
+	if pos != gpos || end != gend || child != gchild {
+		t.Fatalf("skim %q from %d: skim = (%d, %d, %p), skimPairsGo = (%d, %d, %p)", event, i, pos, end, child, gpos, gend, gchild)
+	}
+	why = end
+	if end > 0 {
+		why = skimHit
+		if b[pos] != '"' || b[end] != '"' || nextSpecial(masks, pos+1) != end {
+			t.Fatalf("skim %q from %d: a hit at %d ending at %d is not a plain key", event, i, pos, end)
 		}
-		filter[f>>6] |= 1 << (f & 63)
+		if child != nil && child != root.children[string(b[pos+1:end])] {
+			t.Fatalf("skim %q from %d: the hit %s names %p, not its node", event, i, b[pos:end+1], child)
+		}
 	}
-	pos, why, end := skimPairs(b, masks, &filter, i)
-	gpos, gwhy, gend := skimPairsGo(b, masks, &filter, i)
-	if pos != gpos || why != gwhy || end != gend {
-		t.Fatalf("skim %q from %d: skimPairs = (%d, %d, %d), skimPairsGo = (%d, %d, %d)", event, i, pos, why, end, gpos, gwhy, gend)
-	}
-	if why == skimHit && (b[pos] != '"' || b[end] != '"' || nextSpecial(masks, pos+1) != end) {
-		t.Fatalf("skim %q from %d: a hit at %d ending at %d is not a plain key", event, i, pos, end)
-	}
-	return pos, why
+	return pos, why, child
 }
 
 // TestSkim checks where skimming stops and why, from the first key of
@@ -49,7 +64,8 @@ func TestSkim(t *testing.T) {
 		{"strings to the end", `{"a":"x","bb":"y"}`, nil, 18, skimEnd},
 		{"every kind of value", `{"s":"x","n":-12.50,"z":0,"t":true,"f":false,"u":null,"o":{"k":[1,{"x":[]},{}]},"e":[]}`, nil, 87, skimEnd},
 		{"a name's key", `{"a":"x","type":"y"}`, []string{"type"}, 9, skimHit},
-		{"same length and first byte as a name", `{"a":"x","tame":"y"}`, []string{"type"}, 9, skimHit},
+		{"same length and first byte as a name: looked up, skimmed", `{"a":"x","tame":"y"}`, []string{"type"}, 20, skimEnd},
+		{"a name longer than 16 bytes: left to the Go look-up", `{"a":"x","instanceDetailsXYZ":"y"}`, []string{"instanceDetailsXYZ"}, 9, skimHit},
 		{"the first key", `{"type":"y"}`, []string{"type"}, 1, skimHit},
 		{"nested keys are not looked up", `{"o":{"type":1}}`, []string{"type"}, 16, skimEnd},
 		{"nesting to 63", deep, nil, len(deep), skimEnd},
@@ -78,7 +94,7 @@ func TestSkim(t *testing.T) {
 		{"a key's value is not read when it is a name's", `{"type":@}`, []string{"type"}, 1, skimHit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pos, why := skimBoth(t, []byte(tc.event), tc.names, 1)
+			pos, why, _ := skimBoth(t, []byte(tc.event), tc.names, 1)
 			if pos != tc.pos || why != tc.why {
 				t.Errorf("skim %s = (%d, %d), want (%d, %d)", tc.event, pos, why, tc.pos, tc.why)
 			}
