@@ -114,3 +114,42 @@ func FuzzSkim(f *testing.F) {
 		}
 	})
 }
+
+// TestEventEndsAtEveryOffset puts every kind of value, whole and cut
+// short, at the very end of events of every length from 60 to 200 bytes
+// (so that the end falls at each position of a 64-byte block, where the
+// scanner's padded copy ends) and compares the matcher with the reference
+// scanner: the padding's zeros must read as the end of the input, whatever
+// path reads them (skimming, skipFast, the checked loops).
+func TestEventEndsAtEveryOffset(t *testing.T) {
+	m := NewMatcher()
+	for id, src := range map[string]string{
+		"ref": `{"detail":{"v":[{"exists":true}]}}`,
+		"num": `{"detail":{"v":[{"numeric":[">",0]}]}}`,
+		"str": `{"detail":{"v":["x"]}}`,
+	} {
+		if err := m.Add(id, []byte(src)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	values := []string{`1`, `-12.5`, `1e5`, `0`, `true`, `false`, `null`, `"x"`, `"a\"b"`, `{}`, `[]`,
+		`{"k":1}`, `[1,{"k":[true]}]`, `tru`, `fals`, `nul`, `-`, `1.`, `"x`, `{"k":`, `[1,`}
+	for _, key := range []string{"v", "w"} { // a referenced key and one that is skimmed
+		for _, v := range values {
+			for _, closing := range []string{"}}", "}", ""} {
+				for n := 60; n <= 200; n++ {
+					pre := `{"detail":{"pad":"`
+					post := `","` + key + `":` + v + closing
+					fill := n - len(pre) - len(post)
+					if fill < 0 {
+						continue
+					}
+					ev := []byte(pre + strings.Repeat("p", fill) + post)
+					if d := sameAsReference(m, ev); d != "" {
+						t.Fatalf("event %s: %s", ev, d)
+					}
+				}
+			}
+		}
+	}
+}
