@@ -49,6 +49,9 @@ TEXT ·skimPairsAsm(SB), NOSPLIT, $0-56
 pair:
 	CMPB (SI)(R11*1), $0x22
 	JNE  bail
+
+pairquote:
+	// b[R11] is a quote.
 	TESTQ R12, R12
 	JZ   skipmore1
 skipped1:
@@ -82,14 +85,20 @@ next1:
 	JCS  lookup
 
 colon:
+	// ':' and a string, the usual value, read as one word.
+	LEAQ 2(AX), R13
+	CMPW 1(SI)(AX*1), $0x223a
+	JEQ  valquote
 	CMPB 1(SI)(AX*1), $0x3a
 	JNE  bail
-	LEAQ 2(AX), R13
 
 value:
 	MOVBQZX (SI)(R13*1), DX
 	CMPB DX, $0x22
 	JNE  other
+
+valquote:
+	// b[R13] is the opening quote of a string value.
 	TESTQ R12, R12
 	JZ   skipmore2
 skipped2:
@@ -107,6 +116,13 @@ next2:
 	CMPB (SI)(AX*1), $0x22
 	JNE  bail
 	LEAQ 1(AX), R13
+	// At the pair's level, ',' and the next key's quote, read as one word.
+	TESTQ R10, R10
+	JNE  after
+	CMPW (SI)(R13*1), $0x222c
+	JNE  after
+	LEAQ 1(R13), R11
+	JMP  pairquote
 
 after:
 	// A value has been read; b[R13] follows it.
@@ -161,9 +177,11 @@ next3:
 	ANDQ DX, R12
 	CMPB (SI)(AX*1), $0x22
 	JNE  bail
+	LEAQ 2(AX), R13
+	CMPW 1(SI)(AX*1), $0x223a
+	JEQ  valquote
 	CMPB 1(SI)(AX*1), $0x3a
 	JNE  bail
-	LEAQ 2(AX), R13
 	JMP  value
 
 inarray:
