@@ -118,11 +118,20 @@ next2:
 	LEAQ 1(AX), R13
 	// At the pair's level, ',' and the next key's quote, read as one word.
 	TESTQ R10, R10
-	JNE  after
+	JNE  nestedstr
 	CMPW (SI)(R13*1), $0x222c
 	JNE  after
 	LEAQ 1(R13), R11
 	JMP  pairquote
+
+nestedstr:
+	// Inside an object of the value, the same for its next key.
+	BTQ  R10, R9
+	JCC  after
+	CMPW (SI)(R13*1), $0x222c
+	JNE  after
+	INCQ R13
+	JMP  keyquote
 
 after:
 	// A value has been read; b[R13] follows it.
@@ -161,6 +170,8 @@ key:
 	// b[R13] should be the quote of a key inside the value.
 	CMPB (SI)(R13*1), $0x22
 	JNE  bail
+
+keyquote:
 	TESTQ R12, R12
 	JZ   skipmore3
 skipped3:
