@@ -116,6 +116,7 @@ func (st *state) object(n *pathNode, i, depth int) int {
 		// what stopped it (whitespace in a pretty-printed event, mostly)
 		// is likely to come again, and each attempt would be wasted.
 		var child *pathNode
+		read := false // the pair's value has been read
 		j, end := i, skimBail
 		if skim {
 			j, end, child = st.skim(keys, i)
@@ -129,6 +130,14 @@ func (st *state) object(n *pathNode, i, depth int) int {
 				child = keys.lookup(b, j+1, end-j-1)
 			}
 			i = end + 1
+			// Most named values are plain strings of a field: matched here
+			// as value would, without its call.
+			if child != nil && child.fm != nil && byteAt(b, i) == ':' && byteAt(b, i+1) == '"' {
+				if k := nextSpecialAt(masks, i+2); byteAt(b, k) == '"' {
+					st.matchString(child.fm, b[i+2:k])
+					i, read = k+1, true
+				}
+			}
 		default:
 			if i = skipWS(b, j); byteAt(b, i) != '"' {
 				return st.failAt(i, "expected a string key")
@@ -145,28 +154,30 @@ func (st *state) object(n *pathNode, i, depth int) int {
 			}
 			i = j
 		}
-		if byteAt(b, i) != ':' {
-			if i = skipWS(b, i); byteAt(b, i) != ':' {
-				return st.failAt(i, "expected ':'")
+		if !read {
+			if byteAt(b, i) != ':' {
+				if i = skipWS(b, i); byteAt(b, i) != ':' {
+					return st.failAt(i, "expected ':'")
+				}
 			}
-		}
-		if i++; isWS(byteAt(b, i)) {
-			i = skipWS(b, i)
-		}
-		switch {
-		case child != nil:
-			i = st.value(child, i, depth)
-		case byteAt(b, i) == '"':
-			if j = nextSpecialAt(masks, i+1); byteAt(b, j) == '"' {
-				i = j + 1
-			} else {
-				i = st.skipString(i)
+			if i++; isWS(byteAt(b, i)) {
+				i = skipWS(b, i)
 			}
-		default:
-			i = st.skipValue(i, depth)
-		}
-		if i < 0 {
-			return -1
+			switch {
+			case child != nil:
+				i = st.value(child, i, depth)
+			case byteAt(b, i) == '"':
+				if j = nextSpecialAt(masks, i+1); byteAt(b, j) == '"' {
+					i = j + 1
+				} else {
+					i = st.skipString(i)
+				}
+			default:
+				i = st.skipValue(i, depth)
+			}
+			if i < 0 {
+				return -1
+			}
 		}
 		c := byteAt(b, i)
 		if c != ',' && c != '}' {
