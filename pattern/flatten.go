@@ -78,6 +78,9 @@ func (st *state) scan(root *pathNode) error {
 		st.failAt(i, "an event must be a JSON object")
 		return st.err
 	}
+	// An event with whitespace after its first brace is pretty-printed:
+	// skimming, which stops at whitespace, would give up in every object.
+	st.spaced = isWS(byteAt(b, i+1))
 	if i = st.object(root, i, 1); i < 0 {
 		return st.err
 	}
@@ -109,7 +112,7 @@ func (st *state) object(n *pathNode, i, depth int) int {
 	if byteAt(b, i) == '}' {
 		return i + 1
 	}
-	skim := true
+	skim := !st.spaced
 	for {
 		// Pairs that name nothing are skimmed; the loop reads the others.
 		// Once skimming gave up in an object, the loop reads the rest of it:

@@ -131,6 +131,7 @@ type state struct {
 	masks  []uint64 // the event's bitmap of special bytes (specialMasks)
 	pad    []byte   // b's backing array: the event and padBytes zeros (skipfast.go)
 	bPtr   *byte    // b's and masks' first elements, for the assembly skimmer
+	spaced bool     // the event is pretty-printed: no skimming (scan)
 	mPtr   *uint64
 	keyBuf []byte
 	strBuf []byte
