@@ -1,7 +1,8 @@
 package pattern
 
 // Skimming: in an object on a referenced path, most pairs name nothing,
-// and their values are read only to be validated. skimPairs goes past such
+// and their values are read only to be validated. The skimmer (state.skim:
+// skimPairsAsm on amd64, skimPairsGo elsewhere) goes past such
 // pairs as long as they are plain compact JSON, in one loop with little
 // to keep, and stops at the first pair that needs the object loop: a key
 // that names something (a key whose length and first byte pass the key
@@ -11,14 +12,14 @@ package pattern
 // and recording nothing, it can always stop and let the checked path read
 // the same pair again.
 
-// skimPairs results: where it stopped is pos, and end says why.
+// The skimmer's results: where it stopped is pos, and end says why.
 //
 //   - end > 0: b[pos] is the quote of a key that names a node, b[end] its
 //     closing quote, and child that node; or, with child nil, a key the
 //     one-slot look-up (keyTable.slot) could not decide, left to
 //     keyTable.lookup. Keys that pass the filter but name nothing are
 //     skimmed like the others.
-//   - end == skimBail (0): b[pos] is where the pair skimPairs could not
+//   - end == skimBail (0): b[pos] is where the pair the skimmer could not
 //     read starts (after a ',', perhaps whitespace).
 //   - end == skimEnd (-1): the object is closed, pos is after its '}'.
 //
@@ -29,11 +30,11 @@ const (
 	skimEnd  = -1
 )
 
-// skimPairsGo is skimPairs in Go: from b[i], where a key is expected in an
-// object whose names are in keys, it goes past the pairs whose key names
-// nothing and whose value is plain compact JSON, and returns where
-// it stopped and why (see skimBail). b must be the scanner's padded copy of the event
-// and masks its bitmap. It is the portable version and the reference for
+// skimPairsGo is the skimmer in Go: from b[i], where a key is expected in
+// an object whose names are in keys, it goes past the pairs whose key
+// names nothing and whose value is plain compact JSON, and returns where it
+// stopped and why (see skimBail). b must be the scanner's padded copy of
+// the event and masks its bitmap. It is the portable version and the reference for
 // the assembly one, which must return the same for every input.
 func skimPairsGo(b []byte, masks []uint64, keys *keyTable, i int) (pos, end int, child *pathNode) {
 	var (

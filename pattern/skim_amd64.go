@@ -5,7 +5,7 @@ package pattern
 //go:noescape
 func skimPairsAsm(b *byte, masks *uint64, keys *keyTable, i int) (pos, end int, child *pathNode)
 
-// skim runs skimPairs on the event: the assembly skimmer, whatever the
+// skim runs the skimmer on the event: skimPairsAsm, whatever the
 // classifier (TestSkim and FuzzSkim compare it with skimPairsGo, which
 // other architectures run; GOARCH=386 go test runs the package there). It
 // takes the event and its bitmap as the pointers begin keeps, so that it
