@@ -2,7 +2,6 @@ package pattern
 
 import (
 	"errors"
-	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -456,26 +455,6 @@ func (st *state) literal(i int) (tokKind, int) {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// digits returns the offset of the first byte at or after i that is not a
-// digit. Up to eight digits are found without a loop (most numbers in
-// events are short), which spares the mispredicted exit of a byte loop.
-func digits(b []byte, i int) int {
-	if i+8 <= len(b) {
-		// byte v of x^0x30… is below 10 for a digit; adding 0x76 sets the
-		// high bit of the others (or-ing in d for the bytes ≥ 0x80), with
-		// no carry between bytes.
-		d := load64(b, i) ^ lsb*'0'
-		if nd := ((d & (lsb * 0x7f)) + lsb*0x76 | d) & msb; nd != 0 {
-			return i + bits.TrailingZeros64(nd)>>3
-		}
-		i += 8
-	}
-	for i < len(b) && isDigit(b[i]) {
-		i++
-	}
-	return i
-}
-
 // number validates the JSON number at b[i] and returns the offset after it.
 func (st *state) number(i int) int {
 	b := st.b
@@ -486,7 +465,7 @@ func (st *state) number(i int) int {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && isDigit(b[i]):
-		i = digits(b, i+1)
+		i = digitsAt(b, i+1)
 	default:
 		return st.failAt(i, "invalid number")
 	}
@@ -495,7 +474,7 @@ func (st *state) number(i int) int {
 		if i >= len(b) || !isDigit(b[i]) {
 			return st.failAt(i, "invalid number")
 		}
-		i = digits(b, i+1)
+		i = digitsAt(b, i+1)
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		i++

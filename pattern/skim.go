@@ -1,5 +1,7 @@
 package pattern
 
+import "bytes"
+
 // Skimming: in an object on a referenced path, most pairs name nothing,
 // and their values are read only to be validated. The skimmer (state.skim:
 // skimPairsAsm on amd64, skimPairsGo elsewhere) goes past such
@@ -161,29 +163,12 @@ key: // b[k] should be the quote of a key inside the value
 }
 
 // skimNumber returns the offset after the number at b[k] if it is valid
-// and has no exponent, else -1.
+// and has no exponent (the assembly leaves exponents to the caller), else
+// -1.
 func skimNumber(b []byte, k int) int {
-	if byteAt(b, k) == '-' {
-		k++
-	}
-	switch c := byteAt(b, k); {
-	case c == '0':
-		k++
-	case c >= '1' && c <= '9':
-		for k++; isDigit(byteAt(b, k)); k++ {
-		}
-	default:
+	e := numberEndFast(b, k)
+	if e < 0 || bytes.ContainsAny(b[k:e], "eE") {
 		return -1
 	}
-	if byteAt(b, k) == '.' {
-		if k++; !isDigit(byteAt(b, k)) {
-			return -1
-		}
-		for k++; isDigit(byteAt(b, k)); k++ {
-		}
-	}
-	if c := byteAt(b, k); c == 'e' || c == 'E' {
-		return -1
-	}
-	return k
+	return e
 }

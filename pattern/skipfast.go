@@ -284,8 +284,12 @@ func numberEndFast(b []byte, i int) int {
 	return i
 }
 
-// digitsAt is digits without length checks: eight bytes at a time, the
-// padding's zeros ending the run.
+// digitsAt returns the offset of the first byte at or after i that is not
+// a digit, eight bytes at a time (most numbers in events are short, and
+// this spares the mispredicted exit of a byte loop). b is the scanner's
+// padded copy of the event: the padding's zeros end every run. Byte v of
+// x^0x30… is below 10 for a digit; adding 0x76 sets the high bit of the
+// others (or-ing in d for the bytes ≥ 0x80), with no carry between bytes.
 func digitsAt(b []byte, i int) int {
 	for {
 		d := load64At(b, i) ^ lsb*'0'
