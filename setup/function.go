@@ -394,7 +394,7 @@ func (u *run) invokeConfig(ctx context.Context, dlq string) error {
 // permissionSid names the function's permission for one rule.
 func permissionSid(rule string) string { return "AllowEventBridge-" + rule }
 
-// permissions reads the function's policy: statement id → source ARN of
+// permissions reads the function's policy: Statement id → source ARN of
 // EventBridge's permissions.
 func (u *run) permissions(ctx context.Context) (map[string]string, error) {
 	have := map[string]string{}

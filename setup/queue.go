@@ -61,7 +61,7 @@ func (u *run) queues(ctx context.Context) (queue, dlq string, err error) {
 // queuePolicy lets the account's reflex rules (and only them) send to the
 // queue.
 func (u *run) queuePolicy(arn string) string {
-	b, _ := json.Marshal(policyDoc{Version: "2012-10-17", Statement: []statement{{
+	b, _ := json.Marshal(PolicyDocument{Version: "2012-10-17", Statement: []Statement{{
 		Sid: "ReflexRules", Effect: "Allow", Principal: map[string]any{"Service": "events.amazonaws.com"},
 		Action: "sqs:SendMessage", Resource: arn,
 		Condition: map[string]any{"ArnLike": map[string]string{"aws:SourceArn": u.ruleARN(u.w.RulePrefix + "-findings-*")}},

@@ -25,7 +25,7 @@ type IAM interface {
 
 // trustPolicy lets Lambda functions of this account (only) assume the role.
 func (u *run) trustPolicy() string {
-	b, _ := json.Marshal(policyDoc{Version: "2012-10-17", Statement: []statement{{
+	b, _ := json.Marshal(PolicyDocument{Version: "2012-10-17", Statement: []Statement{{
 		Effect: "Allow", Principal: map[string]any{"Service": "lambda.amazonaws.com"}, Action: "sts:AssumeRole",
 		Condition: map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": u.account}},
 	}}})
@@ -33,35 +33,35 @@ func (u *run) trustPolicy() string {
 }
 
 // runtimePolicy is what the runtime itself needs beyond the response steps:
-// the module's "baseline" document, statement for statement.
+// the module's "baseline" document, Statement for statement.
 func (u *run) runtimePolicy(queue, dlq, topic, table string) string {
-	sts := []statement{
+	sts := []Statement{
 		{Sid: "Logs", Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
 			Resource: u.arn("logs", "log-group:"+u.logGroupName()+":*")},
 		{Sid: "DeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: dlq},
 	}
 	if queue != "" {
-		sts = append(sts, statement{Sid: "DrainFindings", Effect: "Allow",
+		sts = append(sts, Statement{Sid: "DrainFindings", Effect: "Allow",
 			Action:   []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"},
 			Resource: queue})
 	}
 	if table != "" {
-		sts = append(sts, statement{Sid: "Ledger", Effect: "Allow",
+		sts = append(sts, Statement{Sid: "Ledger", Effect: "Allow",
 			Action: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query",
 				"dynamodb:BatchWriteItem", "dynamodb:TransactWriteItems", "dynamodb:DescribeTable"},
 			Resource: []string{table, table + "/index/*"}})
 	}
 	if topic != "" {
-		sts = append(sts, statement{Sid: "Notify", Effect: "Allow", Action: "sns:Publish", Resource: topic})
+		sts = append(sts, Statement{Sid: "Notify", Effect: "Allow", Action: "sns:Publish", Resource: topic})
 	}
 	if p := u.w.ConfigSSMParameter; p != "" {
-		sts = append(sts, statement{Sid: "Configuration", Effect: "Allow", Action: "ssm:GetParameter",
+		sts = append(sts, Statement{Sid: "Configuration", Effect: "Allow", Action: "ssm:GetParameter",
 			Resource: u.arn("ssm", "parameter/"+strings.TrimPrefix(p, "/"))})
 	}
 	if len(u.w.MemberRoleARNs) > 0 {
-		sts = append(sts, statement{Sid: "MemberAccounts", Effect: "Allow", Action: "sts:AssumeRole", Resource: u.w.MemberRoleARNs})
+		sts = append(sts, Statement{Sid: "MemberAccounts", Effect: "Allow", Action: "sts:AssumeRole", Resource: u.w.MemberRoleARNs})
 	}
-	b, _ := json.Marshal(policyDoc{Version: "2012-10-17", Statement: sts})
+	b, _ := json.Marshal(PolicyDocument{Version: "2012-10-17", Statement: sts})
 	return string(b)
 }
 

@@ -240,13 +240,15 @@ func (s *Setup) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// policyDoc is an IAM policy document in a stable order.
-type policyDoc struct {
+// PolicyDocument is an IAM policy document, its fields in the order IAM
+// prints them (setup's roles and queue, and reflex iam-policy).
+type PolicyDocument struct {
 	Version   string      `json:"Version"`
-	Statement []statement `json:"Statement"`
+	Statement []Statement `json:"Statement"`
 }
 
-type statement struct {
+// Statement is one statement of a PolicyDocument.
+type Statement struct {
 	Sid       string         `json:"Sid,omitempty"`
 	Effect    string         `json:"Effect"`
 	Principal map[string]any `json:"Principal,omitempty"`

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/reflexsec/reflex/setup"
 	"sort"
 	"strings"
 
@@ -33,20 +34,6 @@ Steps on disabled rules and steps no rule uses are left out.`,
 	return cmd
 }
 
-type statement struct {
-	Sid       string         `json:"Sid,omitempty"`
-	Effect    string         `json:"Effect"`
-	Principal map[string]any `json:"Principal,omitempty"`
-	Action    any            `json:"Action"`
-	Resource  any            `json:"Resource,omitempty"`
-	Condition map[string]any `json:"Condition,omitempty"`
-}
-
-type document struct {
-	Version   string      `json:"Version"`
-	Statement []statement `json:"Statement"`
-}
-
 func iamPolicies(p *policy.Policy, principal string) map[string]any {
 	byService := map[string]map[string]bool{}
 	var steps []string
@@ -71,7 +58,7 @@ func iamPolicies(p *policy.Policy, principal string) map[string]any {
 		}
 	}
 	sort.Strings(steps)
-	perms := document{Version: "2012-10-17"}
+	perms := setup.PolicyDocument{Version: "2012-10-17"}
 	svcs := make([]string, 0, len(byService))
 	for s := range byService {
 		svcs = append(svcs, s)
@@ -83,10 +70,10 @@ func iamPolicies(p *policy.Policy, principal string) map[string]any {
 			acts = append(acts, a)
 		}
 		sort.Strings(acts)
-		perms.Statement = append(perms.Statement, statement{Sid: "Reflex" + sid(svc), Effect: "Allow", Action: acts, Resource: "*"})
+		perms.Statement = append(perms.Statement, setup.Statement{Sid: "Reflex" + sid(svc), Effect: "Allow", Action: acts, Resource: "*"})
 	}
 	if len(perms.Statement) == 0 {
-		perms.Statement = []statement{}
+		perms.Statement = []setup.Statement{}
 	}
 	var roles []string
 	trustCond := map[string]any{}
@@ -105,7 +92,7 @@ func iamPolicies(p *policy.Policy, principal string) map[string]any {
 			trustCond["StringEquals"] = map[string]any{"sts:ExternalId": a.ExternalID}
 		}
 	}
-	trust := document{Version: "2012-10-17", Statement: []statement{{Effect: "Allow", Principal: map[string]any{"AWS": principal},
+	trust := setup.PolicyDocument{Version: "2012-10-17", Statement: []setup.Statement{{Effect: "Allow", Principal: map[string]any{"AWS": principal},
 		Action: "sts:AssumeRole", Condition: trustCond}}}
 	if len(trustCond) == 0 {
 		trust.Statement[0].Condition = nil
@@ -119,8 +106,8 @@ func iamPolicies(p *policy.Policy, principal string) map[string]any {
 		},
 	}
 	if len(roles) > 0 {
-		out["reflex"] = map[string]any{"permissions_policy": document{Version: "2012-10-17",
-			Statement: []statement{{Sid: "ReflexAssumeResponder", Effect: "Allow", Action: "sts:AssumeRole", Resource: roles}}}}
+		out["reflex"] = map[string]any{"permissions_policy": setup.PolicyDocument{Version: "2012-10-17",
+			Statement: []setup.Statement{{Sid: "ReflexAssumeResponder", Effect: "Allow", Action: "sts:AssumeRole", Resource: roles}}}}
 	}
 	return out
 }

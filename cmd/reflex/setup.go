@@ -314,7 +314,7 @@ func runtimeWant(w *setup.Want, sf *setupFlags, p *policy.Policy) error {
 	w.MemberRoleARNs = sf.memberRoles
 	if !sf.memberRolesSet {
 		if own, ok := pol["reflex"].(map[string]any); ok {
-			if d, ok := own["permissions_policy"].(document); ok && len(d.Statement) > 0 {
+			if d, ok := own["permissions_policy"].(setup.PolicyDocument); ok && len(d.Statement) > 0 {
 				w.MemberRoleARNs, _ = d.Statement[0].Resource.([]string)
 			}
 		}
