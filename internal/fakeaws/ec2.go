@@ -284,14 +284,9 @@ func (r *request) instanceAttr(in *instance) func(string) []string {
 
 func ec2DescribeInstances(r *request) (string, error) {
 	reg := r.reg()
-	ids := r.form.list("InstanceId")
-	for _, id := range ids {
-		if _, err := r.instance(id); err != nil {
-			return "", err
-		}
-	}
-	if len(ids) == 0 {
-		ids = r.ordered(sortedKeys(reg.instances))
+	ids, err := requestedIDs(r, "InstanceId", reg.instances, func(id string) error { _, err := r.instance(id); return err })
+	if err != nil {
+		return "", err
 	}
 	f := r.filters()
 	var sel []*instance
@@ -535,14 +530,9 @@ func (r *request) eniAttr(e *eni) func(string) []string {
 
 func ec2DescribeNetworkInterfaces(r *request) (string, error) {
 	reg := r.reg()
-	ids := r.form.list("NetworkInterfaceId")
-	for _, id := range ids {
-		if _, err := r.eniByID(id); err != nil {
-			return "", err
-		}
-	}
-	if len(ids) == 0 {
-		ids = r.ordered(sortedKeys(reg.enis))
+	ids, err := requestedIDs(r, "NetworkInterfaceId", reg.enis, func(id string) error { _, err := r.eniByID(id); return err })
+	if err != nil {
+		return "", err
 	}
 	f := r.filters()
 	var sel []*eni
@@ -627,14 +617,14 @@ func ec2ModifyNetworkInterfaceAttribute(r *request) (string, error) {
 // the account's default VPC), by id, filter and page as EC2 does.
 func ec2DescribeVpcs(r *request) (string, error) {
 	reg := r.reg()
-	ids := r.form.list("VpcId")
-	for _, id := range ids {
+	ids, err := requestedIDs(r, "VpcId", reg.vpcs, func(id string) error {
 		if reg.vpcs[id] == nil {
-			return "", badRequest("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", id)
+			return badRequest("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", id)
 		}
-	}
-	if len(ids) == 0 {
-		ids = r.ordered(sortedKeys(reg.vpcs))
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
 	if m := r.form.i("MaxResults", 0); r.form.has("MaxResults") && (m < 5 || m > 1000) {
 		return "", badRequest("InvalidParameterValue", "Value ( %d ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.", m)
@@ -1236,14 +1226,9 @@ func (r *request) attachmentOf(volID string) (*instance, *blockDev) {
 
 func ec2DescribeVolumes(r *request) (string, error) {
 	reg := r.reg()
-	ids := r.form.list("VolumeId")
-	for _, id := range ids {
-		if _, err := r.volume(id); err != nil {
-			return "", err
-		}
-	}
-	if len(ids) == 0 {
-		ids = r.ordered(sortedKeys(reg.volumes))
+	ids, err := requestedIDs(r, "VolumeId", reg.volumes, func(id string) error { _, err := r.volume(id); return err })
+	if err != nil {
+		return "", err
 	}
 	f := r.filters()
 	var sel []*volume
@@ -1361,14 +1346,14 @@ func ec2CreateSnapshots(r *request) (string, error) {
 
 func ec2DescribeSnapshots(r *request) (string, error) {
 	reg := r.reg()
-	ids := r.form.list("SnapshotId")
-	for _, id := range ids {
+	ids, err := requestedIDs(r, "SnapshotId", reg.snapshots, func(id string) error {
 		if reg.snapshots[id] == nil {
-			return "", badRequest("InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", id)
+			return badRequest("InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", id)
 		}
-	}
-	if len(ids) == 0 {
-		ids = r.ordered(sortedKeys(reg.snapshots))
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
 	f := r.filters()
 	var sel []*snapshot
@@ -1583,14 +1568,14 @@ func (r *request) writeAssoc(x *xw, name string, a *profileAssoc) {
 
 func ec2DescribeProfileAssociations(r *request) (string, error) {
 	reg := r.reg()
-	ids := r.form.list("AssociationId")
-	for _, id := range ids {
+	ids, err := requestedIDs(r, "AssociationId", reg.assocs, func(id string) error {
 		if reg.assocs[id] == nil {
-			return "", badRequest("InvalidAssociationID.NotFound", "An association with ID %s does not exist.", id)
+			return badRequest("InvalidAssociationID.NotFound", "An association with ID %s does not exist.", id)
 		}
-	}
-	if len(ids) == 0 {
-		ids = r.ordered(sortedKeys(reg.assocs))
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
 	f := r.filters()
 	var x xw

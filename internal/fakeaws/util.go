@@ -168,3 +168,19 @@ func page[T any](items []T, token string, max, def int) ([]T, string, bool) {
 func sortBy[T any, K cmp.Ordered](s []T, key func(T) K) {
 	slices.SortStableFunc(s, func(a, b T) int { return cmp.Compare(key(a), key(b)) })
 }
+
+// requestedIDs returns the ids a Describe request names in param, each
+// checked by check (whose error is the request's), or, when it names none,
+// every id of all in creation order.
+func requestedIDs[V any](r *request, param string, all map[string]V, check func(id string) error) ([]string, error) {
+	ids := r.form.list(param)
+	for _, id := range ids {
+		if err := check(id); err != nil {
+			return nil, err
+		}
+	}
+	if len(ids) == 0 {
+		ids = r.ordered(sortedKeys(all))
+	}
+	return ids, nil
+}
