@@ -1,6 +1,38 @@
 #include "textflag.h"
 #include "go_asm.h"
 
+// The bitmap walk. SKIPBIT consumes the lowest bit left (the opening
+// quote of a string at the cursor); NEXTBIT sets AX to the offset of the
+// next one and consumes it. When the current word is used up, each jumps
+// to its REFILL, out of line, which loads the following words until one
+// has a bit (the bit at len(b) ends the search) and comes back. Labels are
+// arguments: a macro is written out once per use.
+#define SKIPBIT(more, back) \
+	TESTQ R12, R12 \
+	JZ   more \
+back: \
+	LEAQ -1(R12), DX \
+	ANDQ DX, R12
+
+#define NEXTBIT(more, back) \
+	TESTQ R12, R12 \
+	JZ   more \
+back: \
+	BSFQ R12, AX \
+	MOVQ BX, DX \
+	SHLQ $6, DX \
+	ADDQ DX, AX \
+	LEAQ -1(R12), DX \
+	ANDQ DX, R12
+
+#define REFILL(more, back) \
+more: \
+	INCQ BX \
+	MOVQ (DI)(BX*8), R12 \
+	TESTQ R12, R12 \
+	JZ   more \
+	JMP  back
+
 // func skimPairsAsm(b *byte, masks *uint64, keys *keyTable, i int) (pos, end int, child *pathNode)
 //
 // skimPairsGo (skim.go) in assembly, the same result for every input:
@@ -52,20 +84,8 @@ pair:
 
 pairquote:
 	// b[R11] is a quote.
-	TESTQ R12, R12
-	JZ   skipmore1
-skipped1:
-	LEAQ -1(R12), DX
-	ANDQ DX, R12
-	TESTQ R12, R12
-	JZ   nextmore1
-next1:
-	BSFQ R12, AX
-	MOVQ BX, DX
-	SHLQ $6, DX
-	ADDQ DX, AX
-	LEAQ -1(R12), DX
-	ANDQ DX, R12
+	SKIPBIT(skipmore1, skipped1)
+	NEXTBIT(nextmore1, next1)
 	// AX: the byte ending the key.
 	CMPB (SI)(AX*1), $0x22
 	JNE  bail
@@ -99,20 +119,8 @@ value:
 
 valquote:
 	// b[R13] is the opening quote of a string value.
-	TESTQ R12, R12
-	JZ   skipmore2
-skipped2:
-	LEAQ -1(R12), DX
-	ANDQ DX, R12
-	TESTQ R12, R12
-	JZ   nextmore2
-next2:
-	BSFQ R12, AX
-	MOVQ BX, DX
-	SHLQ $6, DX
-	ADDQ DX, AX
-	LEAQ -1(R12), DX
-	ANDQ DX, R12
+	SKIPBIT(skipmore2, skipped2)
+	NEXTBIT(nextmore2, next2)
 	CMPB (SI)(AX*1), $0x22
 	JNE  bail
 	LEAQ 1(AX), R13
@@ -172,20 +180,8 @@ key:
 	JNE  bail
 
 keyquote:
-	TESTQ R12, R12
-	JZ   skipmore3
-skipped3:
-	LEAQ -1(R12), DX
-	ANDQ DX, R12
-	TESTQ R12, R12
-	JZ   nextmore3
-next3:
-	BSFQ R12, AX
-	MOVQ BX, DX
-	SHLQ $6, DX
-	ADDQ DX, AX
-	LEAQ -1(R12), DX
-	ANDQ DX, R12
+	SKIPBIT(skipmore3, skipped3)
+	NEXTBIT(nextmore3, next3)
 	CMPB (SI)(AX*1), $0x22
 	JNE  bail
 	LEAQ 2(AX), R13
@@ -386,44 +382,14 @@ bail:
 	RET
 
 	// A bitmap word used up: the next ones until one has a bit.
-skipmore1:
-	INCQ BX
-	MOVQ (DI)(BX*8), R12
-	TESTQ R12, R12
-	JZ   skipmore1
-	JMP  skipped1
+	REFILL(skipmore1, skipped1)
 
-nextmore1:
-	INCQ BX
-	MOVQ (DI)(BX*8), R12
-	TESTQ R12, R12
-	JZ   nextmore1
-	JMP  next1
+	REFILL(nextmore1, next1)
 
-skipmore2:
-	INCQ BX
-	MOVQ (DI)(BX*8), R12
-	TESTQ R12, R12
-	JZ   skipmore2
-	JMP  skipped2
+	REFILL(skipmore2, skipped2)
 
-nextmore2:
-	INCQ BX
-	MOVQ (DI)(BX*8), R12
-	TESTQ R12, R12
-	JZ   nextmore2
-	JMP  next2
+	REFILL(nextmore2, next2)
 
-skipmore3:
-	INCQ BX
-	MOVQ (DI)(BX*8), R12
-	TESTQ R12, R12
-	JZ   skipmore3
-	JMP  skipped3
+	REFILL(skipmore3, skipped3)
 
-nextmore3:
-	INCQ BX
-	MOVQ (DI)(BX*8), R12
-	TESTQ R12, R12
-	JZ   nextmore3
-	JMP  next3
+	REFILL(nextmore3, next3)
