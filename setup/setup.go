@@ -468,14 +468,13 @@ func (u *run) rules(ctx context.Context, perms map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("events:ListRules: %w", err)
 	}
+	wanted := map[string]bool{}
+	for i := range w.Patterns {
+		wanted[RuleName(w.RulePrefix, i)] = true
+	}
 	var stale []string
 	for _, ru := range out.Rules {
-		name := aws.ToString(ru.Name)
-		keep := false
-		for i := range w.Patterns {
-			keep = keep || name == RuleName(w.RulePrefix, i)
-		}
-		if !keep {
+		if name := aws.ToString(ru.Name); !wanted[name] {
 			stale = append(stale, name)
 		}
 	}
@@ -484,14 +483,8 @@ func (u *run) rules(ctx context.Context, perms map[string]string) error {
 	var stalePerms []string
 	for sid := range perms {
 		name, ok := strings.CutPrefix(sid, permissionSid(""))
-		if ok && strings.HasPrefix(name, w.RulePrefix+"-findings-") {
-			keep := false
-			for i := range w.Patterns {
-				keep = keep || name == RuleName(w.RulePrefix, i)
-			}
-			if !keep {
-				stalePerms = append(stalePerms, sid)
-			}
+		if ok && strings.HasPrefix(name, w.RulePrefix+"-findings-") && !wanted[name] {
+			stalePerms = append(stalePerms, sid)
 		}
 	}
 	sort.Strings(stalePerms)
