@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -50,17 +51,24 @@ func TestRetryable(t *testing.T) {
 	}
 }
 
-// TestAssumeRole: the member account is reached through its role with the
-// external id; a wrong external id is refused with the role named; the
-// credentials are cached (one AssumeRole for many clients).
-func TestAssumeRole(t *testing.T) {
-	c, err := sandbox.Cloud(fakeaws.WithSeed(1))
+// securityAccount starts the sandbox test cloud and returns it with the
+// SDK configuration of its security account (where reflex runs).
+func securityAccount(t *testing.T, opts ...fakeaws.Option) (*fakeaws.Cloud, aws.Config) {
+	t.Helper()
+	c, err := sandbox.Cloud(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := fakeaws.NewTestServer(t, c)
 	ak, sk, _ := c.Credentials(sandbox.Security)
-	base := srv.ConfigFor(ak, sk, "", sandbox.Region)
+	return c, srv.ConfigFor(ak, sk, "", sandbox.Region)
+}
+
+// TestAssumeRole: the member account is reached through its role with the
+// external id; a wrong external id is refused with the role named; the
+// credentials are cached (one AssumeRole for many clients).
+func TestAssumeRole(t *testing.T) {
+	c, base := securityAccount(t, fakeaws.WithSeed(1))
 	ctx := context.Background()
 
 	cl := cloud.FromConfig(base, sandbox.Accounts, cloud.Options{})
@@ -98,15 +106,10 @@ func TestAssumeRole(t *testing.T) {
 // every client's calls, those generated on the newer runtime (Security
 // Hub) as well as the others.
 func TestObserveNamesEveryCall(t *testing.T) {
-	c, err := sandbox.Cloud(fakeaws.WithSeed(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := fakeaws.NewTestServer(t, c)
-	ak, sk, _ := c.Credentials(sandbox.Security)
+	_, base := securityAccount(t, fakeaws.WithSeed(1))
 	var mu sync.Mutex
 	var seen []string
-	cl := cloud.FromConfig(srv.ConfigFor(ak, sk, "", sandbox.Region), sandbox.Accounts, cloud.Options{Observe: func(call cloud.Call) {
+	cl := cloud.FromConfig(base, sandbox.Accounts, cloud.Options{Observe: func(call cloud.Call) {
 		mu.Lock()
 		seen = append(seen, call.Service+":"+call.Operation)
 		mu.Unlock()
@@ -138,13 +141,7 @@ func TestObserveNamesEveryCall(t *testing.T) {
 // Prewarm assumes the role before any client is asked for, and names the
 // accounts it could not reach.
 func TestCredentialsPerAccount(t *testing.T) {
-	c, err := sandbox.Cloud(fakeaws.WithSeed(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := fakeaws.NewTestServer(t, c)
-	ak, sk, _ := c.Credentials(sandbox.Security)
-	base := srv.ConfigFor(ak, sk, "", sandbox.Region)
+	c, base := securityAccount(t, fakeaws.WithSeed(1))
 	ctx := context.Background()
 
 	c.InjectFault(fakeaws.Fault{Service: "sts", Operation: "AssumeRole", Nth: 1, Code: "AccessDenied", Status: 403})
@@ -197,13 +194,8 @@ func TestKeepWarmRenews(t *testing.T) {
 		{"credentials about to expire", -57 * time.Minute, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := sandbox.Cloud(fakeaws.WithSeed(1), fakeaws.WithClock(func() time.Time { return time.Now().Add(tc.skew) }))
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := fakeaws.NewTestServer(t, c)
-			ak, sk, _ := c.Credentials(sandbox.Security)
-			cl := cloud.FromConfig(srv.ConfigFor(ak, sk, "", sandbox.Region), sandbox.Accounts, cloud.Options{})
+			c, base := securityAccount(t, fakeaws.WithSeed(1), fakeaws.WithClock(func() time.Time { return time.Now().Add(tc.skew) }))
+			cl := cloud.FromConfig(base, sandbox.Accounts, cloud.Options{})
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
 			go func() {
