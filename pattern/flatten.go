@@ -222,22 +222,39 @@ func (st *state) array(n *pathNode, i, depth int) int {
 	b := st.b
 	st.trail = append(st.trail, trailEntry{arr: st.arrays})
 	st.arrays++
-	i = skipWS(b, i+1)
-	if i < len(b) && b[i] == ']' {
+	// Whitespace is looked for only where the expected byte is missing;
+	// the padded copy makes every byteAt safe.
+	if i++; isWS(byteAt(b, i)) {
+		i = skipWS(b, i)
+	}
+	if byteAt(b, i) == ']' && i < len(b) {
 		st.trail = st.trail[:len(st.trail)-1]
 		return i + 1
 	}
+	t := len(st.trail) - 1 // nested arrays push and pop above it
 	for idx := uint32(0); ; idx++ {
-		st.trail[len(st.trail)-1].idx = idx
-		if i = st.value(n, i, depth); i < 0 {
+		st.trail[t].idx = idx
+		// Elements that are objects (tags, mostly) go straight to object.
+		if byteAt(b, i) == '{' && n.children != nil {
+			i = st.object(n, i, depth+1)
+		} else {
+			i = st.value(n, i, depth)
+		}
+		if i < 0 {
 			return -1
 		}
-		if i = skipWS(b, i); i >= len(b) {
-			return st.failAt(i, "unexpected end of input")
+		c := byteAt(b, i)
+		if c != ',' && c != ']' {
+			if i = skipWS(b, i); i >= len(b) {
+				return st.failAt(i, "unexpected end of input")
+			}
+			c = b[i]
 		}
-		switch b[i] {
+		switch c {
 		case ',':
-			i = skipWS(b, i+1)
+			if i++; isWS(byteAt(b, i)) {
+				i = skipWS(b, i)
+			}
 		case ']':
 			st.trail = st.trail[:len(st.trail)-1]
 			return i + 1

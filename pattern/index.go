@@ -77,7 +77,7 @@ func appendUnique(s []int, v int) []int {
 	return append(s, v)
 }
 
-func (st *state) matchIP(t *ipTable, a ipAddr, leaf int32) {
+func (st *state) matchIP(t *ipTable, a ipAddr) {
 	lens := t.lens6
 	if a.v4 {
 		lens = t.lens4
@@ -85,7 +85,7 @@ func (st *state) matchIP(t *ipTable, a ipAddr, leaf int32) {
 	for _, n := range lens {
 		m := maskIP(a, n)
 		if cs, ok := t.m[ipKey{hi: m.hi, lo: m.lo, bits: uint8(n), v4: a.v4}]; ok {
-			st.markAll(cs, leaf)
+			st.markAll(cs)
 		}
 	}
 }
@@ -202,7 +202,7 @@ func (w *wildIndex) add(wc *wildcard, c int32) {
 	}
 }
 
-func (st *state) matchWild(w *wildIndex, s []byte, leaf int32) {
+func (st *state) matchWild(w *wildIndex, s []byte) {
 	st.wildSeq++
 	if st.wildSeq == 0 {
 		clear(st.wildSeen)
@@ -212,7 +212,7 @@ func (st *state) matchWild(w *wildIndex, s []byte, leaf int32) {
 		if n <= len(s) {
 			es, _ := w.pre.t.get(s[:n])
 			for _, e := range es {
-				st.tryWild(w, e, s, leaf)
+				st.tryWild(w, e, s)
 			}
 		}
 	}
@@ -220,7 +220,7 @@ func (st *state) matchWild(w *wildIndex, s []byte, leaf int32) {
 		if n <= len(s) {
 			es, _ := w.suf.t.get(s[len(s)-n:])
 			for _, e := range es {
-				st.tryWild(w, e, s, leaf)
+				st.tryWild(w, e, s)
 			}
 		}
 	}
@@ -234,27 +234,27 @@ func (st *state) matchWild(w *wildIndex, s []byte, leaf int32) {
 					break
 				}
 				i += j
-				st.wildAt(w, s, i, leaf)
+				st.wildAt(w, s, i)
 			}
 		}
 	default:
 		for i := 0; i < len(s); i++ {
 			if w.first.has(s[i]) {
-				st.wildAt(w, s, i, leaf)
+				st.wildAt(w, s, i)
 			}
 		}
 	}
 	for _, e := range w.always {
-		st.tryWild(w, e, s, leaf)
+		st.tryWild(w, e, s)
 	}
 }
 
 // wildAt tries the wildcards filed under the byte or the pair of bytes at
 // s[i].
-func (st *state) wildAt(w *wildIndex, s []byte, i int, leaf int32) {
+func (st *state) wildAt(w *wildIndex, s []byte, i int) {
 	if w.hasOne {
 		for _, e := range w.single[s[i]] {
-			st.tryWild(w, e, s, leaf)
+			st.tryWild(w, e, s)
 		}
 	}
 	if w.pairs != nil && i+1 < len(s) {
@@ -262,20 +262,20 @@ func (st *state) wildAt(w *wildIndex, s []byte, i int, leaf int32) {
 		if w.pairSet[k/64]&(1<<(k%64)) != 0 {
 			p, _ := slices.BinarySearch(w.pairKeys, k)
 			for _, e := range w.pairEnts[p] {
-				st.tryWild(w, e, s, leaf)
+				st.tryWild(w, e, s)
 			}
 		}
 	}
 }
 
-func (st *state) tryWild(w *wildIndex, e int32, s []byte, leaf int32) {
+func (st *state) tryWild(w *wildIndex, e int32, s []byte) {
 	g := w.gid[e]
 	if st.wildSeen[g] == st.wildSeq {
 		return
 	}
 	st.wildSeen[g] = st.wildSeq
 	if w.entries[e].w.match(s) {
-		st.markAll(w.entries[e].clauses, leaf)
+		st.markAll(w.entries[e].clauses)
 	}
 }
 
@@ -360,8 +360,8 @@ func (x *numIndex) segment(q int64) int {
 	return lo
 }
 
-func (st *state) matchRanges(x *numIndex, q int64, leaf int32) {
+func (st *state) matchRanges(x *numIndex, q int64) {
 	for n := x.segment(q) + x.size; n >= 1; n >>= 1 {
-		st.markAll(x.nodes[n], leaf)
+		st.markAll(x.nodes[n])
 	}
 }

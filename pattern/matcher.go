@@ -138,6 +138,7 @@ type state struct {
 	fold   []byte
 	trail  []trailEntry
 	arrays uint32
+	cur    int32 // the leaf of the value being matched, or leafPending
 	// kinds has bit d set when the container open at depth d in a skipped
 	// subtree is an object (clear: an array)
 	kinds [maxEventDepth/64 + 1]uint64
@@ -363,16 +364,39 @@ func (st *state) mark(c int32, leaf int32) {
 	cs.head = int32(len(st.nodes) - 1)
 }
 
-func (st *state) markAll(cs clauseRefs, leaf int32) {
+// markAll records that the clauses cs hold, by the value being matched.
+// Most lists are empty, so this test is inlined and the work is not.
+func (st *state) markAll(cs clauseRefs) {
+	if len(cs) != 0 {
+		st.markSome(cs)
+	}
+}
+
+func (st *state) markSome(cs clauseRefs) {
+	leaf := st.cur
+	if leaf == leafPending {
+		leaf = st.leaf()
+		st.cur = leaf
+	}
 	for _, c := range cs {
 		st.mark(c, leaf)
 	}
 }
 
-// leaf registers a value of field f and returns its leaf index for array
-// consistency (-1 when it is not inside an array).
-func (st *state) leaf(f int32) int32 {
+// leafPending is st.cur while the value being matched has satisfied no
+// clause yet: most values satisfy none, and their array trail is not
+// recorded.
+const leafPending = -2
+
+// startValue starts the matching of a value of field f.
+func (st *state) startValue(f int32) {
 	st.fieldEpoch[f] = st.epoch
+	st.cur = leafPending
+}
+
+// leaf records the array trail of the value being matched and returns its
+// leaf index for array consistency (-1 when it is not inside an array).
+func (st *state) leaf() int32 {
 	if len(st.trail) == 0 {
 		return -1
 	}
@@ -392,23 +416,23 @@ func (st *state) onLiteral(f int32, k tokKind) { st.matchLiteral(st.s.fields[f],
 // matchString, matchNumber and matchLiteral match a value of the field
 // whose matchers are fm.
 func (st *state) matchString(fm *fieldMatcher, s []byte) {
-	leaf := st.leaf(fm.id)
+	st.startValue(fm.id)
 	if fm.exactT != nil && (len(s) == 0 || fm.exactFirst.has(s[0])) {
 		if cs, ok := fm.exactT.get(s); ok {
-			st.markAll(cs, leaf)
+			st.markAll(cs)
 		}
 	}
 	// Most fields have exact values only (or exact values and exists):
 	// the other operators are out of line.
 	if fm.strMore {
-		st.onStringMore(fm, s, leaf)
+		st.onStringMore(fm, s)
 	}
-	st.markAll(fm.exists, leaf)
+	st.markAll(fm.exists)
 }
 
 // onStringMore matches a string value against the operators of fm other
 // than exact values and exists.
-func (st *state) onStringMore(fm *fieldMatcher, s []byte, leaf int32) {
+func (st *state) onStringMore(fm *fieldMatcher, s []byte) {
 	for k, l := range fm.prefix.lens {
 		if l > len(s) {
 			break
@@ -417,7 +441,7 @@ func (st *state) onStringMore(fm *fieldMatcher, s []byte, leaf int32) {
 			continue
 		}
 		if cs, ok := fm.prefix.t.get(s[:l]); ok {
-			st.markAll(cs, leaf)
+			st.markAll(cs)
 		}
 	}
 	for k, l := range fm.suffix.lens {
@@ -428,7 +452,7 @@ func (st *state) onStringMore(fm *fieldMatcher, s []byte, leaf int32) {
 			continue
 		}
 		if cs, ok := fm.suffix.t.get(s[len(s)-l:]); ok {
-			st.markAll(cs, leaf)
+			st.markAll(cs)
 		}
 	}
 	var folded []byte
@@ -437,7 +461,7 @@ func (st *state) onStringMore(fm *fieldMatcher, s []byte, leaf int32) {
 		folded = st.fold
 		if fm.ciExactT != nil {
 			if cs, ok := fm.ciExactT.get(folded); ok {
-				st.markAll(cs, leaf)
+				st.markAll(cs)
 			}
 		}
 		for k, l := range fm.ciPref.lens {
@@ -448,7 +472,7 @@ func (st *state) onStringMore(fm *fieldMatcher, s []byte, leaf int32) {
 				continue
 			}
 			if cs, ok := fm.ciPref.t.get(folded[:l]); ok {
-				st.markAll(cs, leaf)
+				st.markAll(cs)
 			}
 		}
 		for k, l := range fm.ciSuff.lens {
@@ -459,31 +483,31 @@ func (st *state) onStringMore(fm *fieldMatcher, s []byte, leaf int32) {
 				continue
 			}
 			if cs, ok := fm.ciSuff.t.get(folded[len(folded)-l:]); ok {
-				st.markAll(cs, leaf)
+				st.markAll(cs)
 			}
 		}
 	}
 	if len(fm.wild.entries) > 0 {
-		st.matchWild(&fm.wild, s, leaf)
+		st.matchWild(&fm.wild, s)
 	}
 	if fm.needIP {
 		if a, looks, ok := parseIP(bytesToString(s)); looks && ok {
-			st.matchIP(&fm.ips, a, leaf)
+			st.matchIP(&fm.ips, a)
 		}
 	}
 	for i := range fm.anyBut {
 		e := &fm.anyBut[i]
 		if !e.excludesString(s, folded) {
-			st.markAll(e.clauses, leaf)
+			st.markAll(e.clauses)
 		}
 	}
 }
 
 func (st *state) matchNumber(fm *fieldMatcher, t []byte) {
-	leaf := st.leaf(fm.id)
+	st.startValue(fm.id)
 	if fm.numTextT != nil {
 		if cs, ok := fm.numTextT.get(t); ok {
-			st.markAll(cs, leaf)
+			st.markAll(cs)
 		}
 	}
 	var q int64
@@ -496,11 +520,11 @@ func (st *state) matchNumber(fm *fieldMatcher, t []byte) {
 	if qok {
 		if fm.numEq != nil {
 			if cs, ok := fm.numEq[q]; ok {
-				st.markAll(cs, leaf)
+				st.markAll(cs)
 			}
 		}
 		if fm.numRanges != nil {
-			st.matchRanges(fm.numRanges, q, leaf)
+			st.matchRanges(fm.numRanges, q)
 		}
 	}
 	for i := range fm.anyBut {
@@ -508,26 +532,26 @@ func (st *state) matchNumber(fm *fieldMatcher, t []byte) {
 		if e.v.op == opAnyButNum && qok && slices.Contains(e.v.nums, q) {
 			continue
 		}
-		st.markAll(e.clauses, leaf)
+		st.markAll(e.clauses)
 	}
-	st.markAll(fm.exists, leaf)
+	st.markAll(fm.exists)
 }
 
 func (st *state) matchLiteral(fm *fieldMatcher, k tokKind) {
-	leaf := st.leaf(fm.id)
+	st.startValue(fm.id)
 	switch k {
 	case tTrue:
-		st.markAll(fm.trueC, leaf)
+		st.markAll(fm.trueC)
 	case tFalse:
-		st.markAll(fm.falseC, leaf)
+		st.markAll(fm.falseC)
 	default:
-		st.markAll(fm.nullC, leaf)
+		st.markAll(fm.nullC)
 	}
 	// anything-but never excludes true, false or null.
 	for i := range fm.anyBut {
-		st.markAll(fm.anyBut[i].clauses, leaf)
+		st.markAll(fm.anyBut[i].clauses)
 	}
-	st.markAll(fm.exists, leaf)
+	st.markAll(fm.exists)
 }
 
 // excludesString reports whether the anything-but value excludes the string
