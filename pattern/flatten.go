@@ -122,6 +122,9 @@ func (st *state) object(n *pathNode, i, depth int) int {
 		j, end := i, skimBail
 		if skim {
 			j, end, child = st.skim(keys, i)
+			if st.hits.n != 0 {
+				st.matchHits()
+			}
 			skim = end != skimBail
 		}
 		switch {
@@ -199,6 +202,16 @@ func (st *state) object(n *pathNode, i, depth int) int {
 			return st.failAt(i, "expected ',' or '}'")
 		}
 	}
+}
+
+// matchHits matches the named plain strings the skimmer recorded, in
+// the order it read them, and empties the record.
+func (st *state) matchHits() {
+	h := &st.hits
+	for k := range h.n {
+		st.matchString(h.h[k].node.fm, st.b[h.h[k].start:h.h[k].end])
+	}
+	h.n = 0
 }
 
 // key reads the key at b[i] ('"'), which has an escape or is invalid, and

@@ -133,6 +133,7 @@ type state struct {
 	bPtr   *byte    // b's and masks' first elements, for the assembly skimmer
 	spaced bool     // the event is pretty-printed: no skimming (scan)
 	mPtr   *uint64
+	hits   strHits // the skimmer's named strings (skim.go)
 	keyBuf []byte
 	strBuf []byte
 	fold   []byte

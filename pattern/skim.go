@@ -32,13 +32,38 @@ const (
 	skimEnd  = -1
 )
 
+// A key that names a field whose value is a plain string (the usual
+// named pair: a type, an account, a tag's key and value) does not stop
+// the skimmer: it records the string in its strHits and goes on, so
+// that a run of pairs costs one call whatever they name, and the object
+// loop then matches the strings in order. Other named pairs, or one more
+// once strHitCap are recorded, stop it as above.
+
+// strHit is a named plain string: b[start:end] is the string (between its
+// quotes), the value of node's field.
+type strHit struct {
+	node       *pathNode
+	start, end int
+}
+
+// strHitCap is how many strings one run of the skimmer records.
+const strHitCap = 16
+
+// strHits are the strings one run of the skimmer recorded; n is zero
+// between runs.
+type strHits struct {
+	n int
+	h [strHitCap]strHit
+}
+
 // skimPairsGo is the skimmer in Go: from b[i], where a key is expected in
 // an object whose names are in keys, it goes past the pairs whose key
 // names nothing and whose value is plain compact JSON, and returns where it
 // stopped and why (see skimBail). b must be the scanner's padded copy of
-// the event and masks its bitmap. It is the portable version and the reference for
-// the assembly one, which must return the same for every input.
-func skimPairsGo(b []byte, masks []uint64, keys *keyTable, i int) (pos, end int, child *pathNode) {
+// the event and masks its bitmap; the named plain strings it goes past are
+// appended to hits. It is the portable version and the reference for the
+// assembly one, which must return and record the same for every input.
+func skimPairsGo(b []byte, masks []uint64, keys *keyTable, i int, hits *strHits) (pos, end int, child *pathNode) {
 	var (
 		kinds uint64 // bit d set: the container open at depth d is an object
 		d     int    // depth inside the value, 0 at the pair
@@ -55,8 +80,23 @@ pair:
 	}
 	if f := filterBit(j-i-1, byteAt(b, i+1)); keys.filter[f>>6]>>(f&63)&1 != 0 {
 		n, ok := keys.slot(b, i+1, j-i-1)
-		if !ok || n != nil {
-			return i, j, n
+		if !ok {
+			return i, j, nil
+		}
+		if n != nil {
+			// A field's plain string is recorded; anything else, or a
+			// string once the record is full, is left to the object loop.
+			if n.fm == nil || byteAt(b, j+1) != ':' || byteAt(b, j+2) != '"' || hits.n == strHitCap {
+				return i, j, n
+			}
+			e := nextSpecialAt(masks, j+3)
+			if byteAt(b, e) != '"' {
+				return i, j, n
+			}
+			hits.h[hits.n] = strHit{node: n, start: j + 3, end: e}
+			hits.n++
+			k = e + 1
+			goto after
 		}
 	}
 	if byteAt(b, j+1) != ':' {

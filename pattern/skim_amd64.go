@@ -1,9 +1,11 @@
 package pattern
 
 // skimPairsAsm is skimPairsGo in assembly (skim_amd64.s).
+// It reads the event, its bitmap and the record of strings from st (its
+// bPtr, mPtr and hits), so that the call is small enough to be inlined.
 //
 //go:noescape
-func skimPairsAsm(b *byte, masks *uint64, keys *keyTable, i int) (pos, end int, child *pathNode)
+func skimPairsAsm(st *state, keys *keyTable, i int) (pos, end int, child *pathNode)
 
 // skim runs the skimmer on the event: skimPairsAsm, whatever the
 // classifier (TestSkim and FuzzSkim compare it with skimPairsGo, which
@@ -11,5 +13,5 @@ func skimPairsAsm(b *byte, masks *uint64, keys *keyTable, i int) (pos, end int, 
 // takes the event and its bitmap as the pointers begin keeps, so that it
 // is inlined into the object loop.
 func (st *state) skim(keys *keyTable, i int) (pos, end int, child *pathNode) {
-	return skimPairsAsm(st.bPtr, st.mPtr, keys, i)
+	return skimPairsAsm(st, keys, i)
 }

@@ -33,7 +33,7 @@ more: \
 	JZ   more \
 	JMP  back
 
-// func skimPairsAsm(b *byte, masks *uint64, keys *keyTable, i int) (pos, end int, child *pathNode)
+// func skimPairsAsm(st *state, keys *keyTable, i int) (pos, end int, child *pathNode)
 //
 // skimPairsGo (skim.go) in assembly, the same result for every input:
 // read the comments there. b is the scanner's padded copy of the event,
@@ -63,11 +63,12 @@ more: \
 // inside the value, R9 its bit stack of open containers (bit d set: an
 // object), BX the index of the current bitmap word, R12 its bits not yet
 // consumed, AX CX DX scratch.
-TEXT ·skimPairsAsm(SB), NOSPLIT, $0-56
-	MOVQ b+0(FP), SI
-	MOVQ masks+8(FP), DI
-	MOVQ keys+16(FP), R8
-	MOVQ i+24(FP), R11
+TEXT ·skimPairsAsm(SB), NOSPLIT, $0-48
+	MOVQ st+0(FP), AX
+	MOVQ state_bPtr(AX), SI
+	MOVQ state_mPtr(AX), DI
+	MOVQ keys+8(FP), R8
+	MOVQ i+16(FP), R11
 	XORQ R9, R9
 	XORQ R10, R10
 	// The bits at and after i.
@@ -155,9 +156,9 @@ notcomma:
 	CMPB DX, $0x7d
 	JNE  bail
 	LEAQ 1(R13), AX
-	MOVQ AX, pos+32(FP)
-	MOVQ $-1, end+40(FP)
-	MOVQ $0, child+48(FP)
+	MOVQ AX, pos+24(FP)
+	MOVQ $-1, end+32(FP)
+	MOVQ $0, child+40(FP)
 	RET
 
 nested:
@@ -352,9 +353,45 @@ lookup:
 	JNE  nothere
 	XORQ R10, R10
 	MOVQ keySlot_node(R13), R13
-	MOVQ R11, pos+32(FP)
-	MOVQ AX, end+40(FP)
-	MOVQ R13, child+48(FP)
+	// A field's plain string is recorded in hits (R9) and skimmed on;
+	// anything else, or a string once hits is full, is returned.
+	CMPQ pathNode_fm(R13), $0
+	JEQ  hit
+	CMPW 1(SI)(AX*1), $0x223a
+	JNE  hit
+	MOVQ st+0(FP), R9
+	ADDQ $state_hits, R9
+	CMPQ strHits_n(R9), $const_strHitCap
+	JGE  hit
+	// R10: the string's first byte (the key's closing quote is R10-3).
+	LEAQ 3(AX), R10
+	SKIPBIT(skipmore4, skipped4)
+	NEXTBIT(nextmore4, next4)
+	CMPB (SI)(AX*1), $0x22
+	JNE  hitback
+	MOVQ strHits_n(R9), DX
+	IMUL3Q $strHit__size, DX, CX
+	LEAQ strHits_h(R9)(CX*1), CX
+	MOVQ R13, strHit_node(CX)
+	MOVQ R10, strHit_start(CX)
+	MOVQ AX, strHit_end(CX)
+	INCQ DX
+	MOVQ DX, strHits_n(R9)
+	XORQ R10, R10
+	LEAQ 1(AX), R13
+	CMPW (SI)(R13*1), $0x222c
+	JNE  after
+	LEAQ 1(R13), R11
+	JMP  pairquote
+
+hitback:
+	LEAQ -3(R10), AX
+	XORQ R10, R10
+
+hit:
+	MOVQ R11, pos+24(FP)
+	MOVQ AX, end+32(FP)
+	MOVQ R13, child+40(FP)
 	RET
 
 nothere:
@@ -370,15 +407,15 @@ nothere:
 
 undecided:
 	XORQ R10, R10
-	MOVQ R11, pos+32(FP)
-	MOVQ AX, end+40(FP)
-	MOVQ $0, child+48(FP)
+	MOVQ R11, pos+24(FP)
+	MOVQ AX, end+32(FP)
+	MOVQ $0, child+40(FP)
 	RET
 
 bail:
-	MOVQ R11, pos+32(FP)
-	MOVQ $0, end+40(FP)
-	MOVQ $0, child+48(FP)
+	MOVQ R11, pos+24(FP)
+	MOVQ $0, end+32(FP)
+	MOVQ $0, child+40(FP)
 	RET
 
 	// A bitmap word used up: the next ones until one has a bit.
@@ -393,3 +430,7 @@ bail:
 	REFILL(skipmore3, skipped3)
 
 	REFILL(nextmore3, next3)
+
+	REFILL(skipmore4, skipped4)
+
+	REFILL(nextmore4, next4)

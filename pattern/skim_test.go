@@ -11,17 +11,22 @@ const skimHit = 1
 
 // skimBoth runs the skimmer (assembly on amd64) and skimPairsGo on event
 // from offset i, in an object whose names are names (a name "a.b" is also
-// filed as a dotted descendant), and fails the test unless they agree. It
-// returns where skimming stopped, why (skimHit for a hit) and the node
-// named by a hit's key.
-func skimBoth(t *testing.T, event []byte, names []string, i int) (pos, why int, child *pathNode) {
+// filed as a dotted descendant; a name written "=a" is a field's, whose
+// plain strings are recorded), and fails the test unless they agree. It
+// returns where skimming stopped, why (skimHit for a hit), the node named
+// by a hit's key, and the recorded strings as "name=string".
+func skimBoth(t *testing.T, event []byte, names []string, i int) (pos, why int, child *pathNode, recorded []string) {
 	t.Helper()
 	pad := make([]byte, len(event)+padBytes)
 	masks := specialMasks(event, nil, pad)
 	b := pad[:len(event):len(event)]
 	root := &pathNode{children: map[string]*pathNode{}}
 	for _, n := range names {
-		root.children[n] = &pathNode{field: -1}
+		if name, ok := strings.CutPrefix(n, "="); ok {
+			root.children[name] = &pathNode{field: 0, fm: &fieldMatcher{}}
+		} else {
+			root.children[n] = &pathNode{field: -1}
+		}
 	}
 	keys := buildKeyTable(root)
 	if keys == nil {
@@ -30,9 +35,22 @@ func skimBoth(t *testing.T, event []byte, names []string, i int) (pos, why int, 
 	}
 	st := &state{b: b, masks: masks, bPtr: unsafe.SliceData(b), mPtr: unsafe.SliceData(masks)}
 	pos, end, child := st.skim(keys, i)
-	gpos, gend, gchild := skimPairsGo(b, masks, keys, i)
-	if pos != gpos || end != gend || child != gchild {
-		t.Fatalf("skim %q from %d: skim = (%d, %d, %p), skimPairsGo = (%d, %d, %p)", event, i, pos, end, child, gpos, gend, gchild)
+	var ghits strHits
+	gpos, gend, gchild := skimPairsGo(b, masks, keys, i, &ghits)
+	if pos != gpos || end != gend || child != gchild || st.hits != ghits {
+		t.Fatalf("skim %q from %d: skim = (%d, %d, %p, %v), skimPairsGo = (%d, %d, %p, %v)", event, i, pos, end, child, st.hits, gpos, gend, gchild, ghits)
+	}
+	for _, h := range st.hits.h[:st.hits.n] {
+		name, found := "", false
+		for n, node := range root.children {
+			if node == h.node {
+				name, found = n, true
+			}
+		}
+		if h.node.fm == nil || !found || b[h.start-1] != '"' || b[h.end] != '"' || nextSpecial(masks, h.start) != h.end {
+			t.Fatalf("skim %q from %d: recorded %+v, not a field's plain string", event, i, h)
+		}
+		recorded = append(recorded, name+"="+string(b[h.start:h.end]))
 	}
 	why = end
 	if end > 0 {
@@ -44,7 +62,7 @@ func skimBoth(t *testing.T, event []byte, names []string, i int) (pos, why int, 
 			t.Fatalf("skim %q from %d: the hit %s names %p, not its node", event, i, b[pos:end+1], child)
 		}
 	}
-	return pos, why, child
+	return pos, why, child, recorded
 }
 
 // TestSkim checks where skimming stops and why, from the first key of
@@ -59,44 +77,57 @@ func TestSkim(t *testing.T) {
 		name, event string
 		names       []string
 		pos, why    int
+		recorded    string // the strings recorded, "name=string" separated by spaces
 	}{
-		{"empty object is not skimmed (the caller sees '}')", `{}`, nil, 1, skimBail},
-		{"strings to the end", `{"a":"x","bb":"y"}`, nil, 18, skimEnd},
-		{"every kind of value", `{"s":"x","n":-12.50,"z":0,"t":true,"f":false,"u":null,"o":{"k":[1,{"x":[]},{}]},"e":[]}`, nil, 87, skimEnd},
-		{"a name's key", `{"a":"x","type":"y"}`, []string{"type"}, 9, skimHit},
-		{"same length and first byte as a name: looked up, skimmed", `{"a":"x","tame":"y"}`, []string{"type"}, 20, skimEnd},
-		{"a name longer than 16 bytes: left to the Go look-up", `{"a":"x","instanceDetailsXYZ":"y"}`, []string{"instanceDetailsXYZ"}, 9, skimHit},
-		{"the first key", `{"type":"y"}`, []string{"type"}, 1, skimHit},
-		{"nested keys are not looked up", `{"o":{"type":1}}`, []string{"type"}, 16, skimEnd},
-		{"nesting to 63", deep, nil, len(deep), skimEnd},
-		{"nesting to 64", tooDeep, nil, 1, skimBail},
-		{"whitespace after ':'", `{"a":"x","b": "y"}`, nil, 9, skimBail},
-		{"whitespace after ','", `{"a":"x", "b":"y"}`, nil, 9, skimBail},
-		{"whitespace inside a value", `{"a":"x","b":[1, 2]}`, nil, 9, skimBail},
-		{"escape in a key", `{"a":"x","\u0062":"y"}`, nil, 9, skimBail},
-		{"escape in a value", `{"a":"x","b":"\"y"}`, nil, 9, skimBail},
-		{"exponent", `{"a":"x","b":1e5}`, nil, 9, skimBail},
-		{"exponent after a fraction", `{"a":"x","b":1.5E5}`, nil, 9, skimBail},
-		{"leading zero", `{"a":"x","b":01}`, nil, 9, skimBail},
-		{"bare minus", `{"a":"x","b":-}`, nil, 9, skimBail},
-		{"fraction without digits", `{"a":"x","b":1.}`, nil, 9, skimBail},
-		{"bad literal", `{"a":"x","b":tru}`, nil, 9, skimBail},
-		{"bad false", `{"a":"x","b":falsy}`, nil, 9, skimBail},
-		{"array closed by '}'", `{"a":"x","b":[1}}`, nil, 9, skimBail},
-		{"object closed by ']'", `{"a":"x","b":{"c":1]}`, nil, 9, skimBail},
-		{"trailing comma in an array", `{"a":"x","b":[1,]}`, nil, 9, skimBail},
-		{"trailing comma in the object", `{"a":"x",}`, nil, 9, skimBail},
-		{"missing colon", `{"a":"x","b""y"}`, nil, 9, skimBail},
-		{"control byte in a string", "{\"a\":\"x\",\"b\":\"\x01\"}", nil, 9, skimBail},
-		{"unterminated string", `{"a":"x","b":"y`, nil, 9, skimBail},
-		{"end of input after a value", `{"a":"x","b":1`, nil, 9, skimBail},
-		{"end of input in a nested object", `{"a":"x","b":{"c":1`, nil, 9, skimBail},
-		{"a key's value is not read when it is a name's", `{"type":@}`, []string{"type"}, 1, skimHit},
+		{"empty object is not skimmed (the caller sees '}')", `{}`, nil, 1, skimBail, ""},
+		{"strings to the end", `{"a":"x","bb":"y"}`, nil, 18, skimEnd, ""},
+		{"every kind of value", `{"s":"x","n":-12.50,"z":0,"t":true,"f":false,"u":null,"o":{"k":[1,{"x":[]},{}]},"e":[]}`, nil, 87, skimEnd, ""},
+		{"a name's key", `{"a":"x","type":"y"}`, []string{"type"}, 9, skimHit, ""},
+		{"same length and first byte as a name: looked up, skimmed", `{"a":"x","tame":"y"}`, []string{"type"}, 20, skimEnd, ""},
+		{"a name longer than 16 bytes: left to the Go look-up", `{"a":"x","instanceDetailsXYZ":"y"}`, []string{"instanceDetailsXYZ"}, 9, skimHit, ""},
+		{"the first key", `{"type":"y"}`, []string{"type"}, 1, skimHit, ""},
+		{"nested keys are not looked up", `{"o":{"type":1}}`, []string{"type"}, 16, skimEnd, ""},
+		{"nesting to 63", deep, nil, len(deep), skimEnd, ""},
+		{"nesting to 64", tooDeep, nil, 1, skimBail, ""},
+		{"whitespace after ':'", `{"a":"x","b": "y"}`, nil, 9, skimBail, ""},
+		{"whitespace after ','", `{"a":"x", "b":"y"}`, nil, 9, skimBail, ""},
+		{"whitespace inside a value", `{"a":"x","b":[1, 2]}`, nil, 9, skimBail, ""},
+		{"escape in a key", `{"a":"x","\u0062":"y"}`, nil, 9, skimBail, ""},
+		{"escape in a value", `{"a":"x","b":"\"y"}`, nil, 9, skimBail, ""},
+		{"exponent", `{"a":"x","b":1e5}`, nil, 9, skimBail, ""},
+		{"exponent after a fraction", `{"a":"x","b":1.5E5}`, nil, 9, skimBail, ""},
+		{"leading zero", `{"a":"x","b":01}`, nil, 9, skimBail, ""},
+		{"bare minus", `{"a":"x","b":-}`, nil, 9, skimBail, ""},
+		{"fraction without digits", `{"a":"x","b":1.}`, nil, 9, skimBail, ""},
+		{"bad literal", `{"a":"x","b":tru}`, nil, 9, skimBail, ""},
+		{"bad false", `{"a":"x","b":falsy}`, nil, 9, skimBail, ""},
+		{"array closed by '}'", `{"a":"x","b":[1}}`, nil, 9, skimBail, ""},
+		{"object closed by ']'", `{"a":"x","b":{"c":1]}`, nil, 9, skimBail, ""},
+		{"trailing comma in an array", `{"a":"x","b":[1,]}`, nil, 9, skimBail, ""},
+		{"trailing comma in the object", `{"a":"x",}`, nil, 9, skimBail, ""},
+		{"missing colon", `{"a":"x","b""y"}`, nil, 9, skimBail, ""},
+		{"control byte in a string", "{\"a\":\"x\",\"b\":\"\x01\"}", nil, 9, skimBail, ""},
+		{"unterminated string", `{"a":"x","b":"y`, nil, 9, skimBail, ""},
+		{"end of input after a value", `{"a":"x","b":1`, nil, 9, skimBail, ""},
+		{"end of input in a nested object", `{"a":"x","b":{"c":1`, nil, 9, skimBail, ""},
+		{"a key's value is not read when it is a name's", `{"type":@}`, []string{"type"}, 1, skimHit, ""},
+		{"a field's strings are recorded and skimmed", `{"key":"k","a":1,"value":"v"}`, []string{"=key", "=value"}, 29, skimEnd, "key=k value=v"},
+		{"a tag's pair, recorded in order", `{"value":"v","key":""}`, []string{"=key", "=value"}, 22, skimEnd, "value=v key="},
+		{"a recorded string, then a hit", `{"key":"k","type":"t"}`, []string{"=key", "type"}, 11, skimHit, "key=k"},
+		{"a field's string with an escape is a hit", `{"key":"k","value":"\"v"}`, []string{"=key", "=value"}, 11, skimHit, "key=k"},
+		{"a field's number is a hit", `{"key":"k","value":1}`, []string{"=key", "=value"}, 11, skimHit, "key=k"},
+		{"a field's object is a hit", `{"key":{"value":"v"}}`, []string{"=key", "=value"}, 1, skimHit, ""},
+		{"a field's unterminated string is a hit", `{"key":"k`, []string{"=key"}, 1, skimHit, ""},
+		{"a field's string before whitespace", `{"key":"k" ,"a":1}`, []string{"=key"}, 1, skimBail, "key=k"},
+		{"a field's string in an invalid object", `{"key":"k","a":}`, []string{"=key"}, 11, skimBail, "key=k"},
+		{"whitespace before a field's string is a hit", `{"key": "k"}`, []string{"=key"}, 1, skimHit, ""},
+		{"a name without a field is a hit", `{"type":"t"}`, []string{"type"}, 1, skimHit, ""},
+		{"a record of 16, then a hit", `{` + strings.Repeat(`"key":"k",`, 17) + `"a":1}`, []string{"=key"}, 161, skimHit, strings.TrimSpace(strings.Repeat("key=k ", 16))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pos, why, _ := skimBoth(t, []byte(tc.event), tc.names, 1)
-			if pos != tc.pos || why != tc.why {
-				t.Errorf("skim %s = (%d, %d), want (%d, %d)", tc.event, pos, why, tc.pos, tc.why)
+			pos, why, _, recorded := skimBoth(t, []byte(tc.event), tc.names, 1)
+			if pos != tc.pos || why != tc.why || strings.Join(recorded, " ") != tc.recorded {
+				t.Errorf("skim %s = (%d, %d, %q), want (%d, %d, %q)", tc.event, pos, why, recorded, tc.pos, tc.why, tc.recorded)
 			}
 		})
 	}
@@ -108,6 +139,7 @@ func FuzzSkim(f *testing.F) {
 	f.Add([]byte(`{"a":"x","n":-1.5,"o":{"k":[true,false,null,{}]},"type":"y"}`), "type")
 	f.Add([]byte(`{"a":"x\"","b":1e5, "c":[1,]}`), "")
 	f.Add([]byte(`{"a":`+strings.Repeat("[", 70)), "a")
+	f.Add([]byte(`{"key":"k","value":"v\"","type":"t","n":{"type":"x"},"o":1}`), "=key,=value,type,=n,=o")
 	f.Fuzz(func(t *testing.T, event []byte, names string) {
 		for i := 0; i <= len(event); i++ {
 			skimBoth(t, event, strings.Split(names, ","), i)
