@@ -3,9 +3,12 @@
 
 // The bitmap walk. SKIPBIT consumes the lowest bit left (the opening
 // quote of a string at the cursor); NEXTBIT sets AX to the offset of the
-// next one and consumes it. When the current word is used up, each jumps
-// to its REFILL, out of line, which loads the following words until one
-// has a bit (the bit at len(b) ends the search) and comes back. Labels are
+// next one and consumes it (BSF sets ZF when no bit is left, so that one
+// instruction both finds the bit and tests the word). When the current
+// word is used up, each jumps to its REFILL (SKIPREFILL, NEXTREFILL), out
+// of line, which loads the following words until one has a bit (the bit
+// at len(b) ends the search) and comes back. R14 holds the offset of the
+// current word's first byte (BX*64), kept by the refills. Labels are
 // arguments: a macro is written out once per use.
 #define SKIPBIT(more, back) \
 	TESTQ R12, R12 \
@@ -14,24 +17,29 @@ back: \
 	LEAQ -1(R12), DX \
 	ANDQ DX, R12
 
-#define NEXTBIT(more, back) \
-	TESTQ R12, R12 \
-	JZ   more \
-back: \
+#define NEXTBIT(more, again) \
+again: \
 	BSFQ R12, AX \
-	MOVQ BX, DX \
-	SHLQ $6, DX \
-	ADDQ DX, AX \
+	JZ   more \
+	ADDQ R14, AX \
 	LEAQ -1(R12), DX \
 	ANDQ DX, R12
 
-#define REFILL(more, back) \
+#define SKIPREFILL(more, back) \
 more: \
 	INCQ BX \
+	ADDQ $64, R14 \
 	MOVQ (DI)(BX*8), R12 \
 	TESTQ R12, R12 \
 	JZ   more \
 	JMP  back
+
+#define NEXTREFILL(more, again) \
+more: \
+	INCQ BX \
+	ADDQ $64, R14 \
+	MOVQ (DI)(BX*8), R12 \
+	JMP  again
 
 // func skimPairsAsm(st *state, keys *keyTable, i int) (pos, end int, child *pathNode)
 //
@@ -61,8 +69,10 @@ more: \
 // Registers: SI b, DI masks, R8 keys, R11 the quote of the pair's key
 // (where a bail resumes), R13 the cursor in its value, R10 the depth
 // inside the value, R9 its bit stack of open containers (bit d set: an
-// object), BX the index of the current bitmap word, R12 its bits not yet
-// consumed, AX CX DX scratch.
+// object), BX the index of the current bitmap word, R14 its first byte's
+// offset, R12 its bits not yet consumed, AX CX DX scratch. R14 is the
+// goroutine register only in Go's internal ABI: this ABI0 function may
+// use it, and the wrapper that calls it restores it.
 TEXT ·skimPairsAsm(SB), NOSPLIT, $0-48
 	MOVQ st+0(FP), AX
 	MOVQ state_bPtr(AX), SI
@@ -74,6 +84,8 @@ TEXT ·skimPairsAsm(SB), NOSPLIT, $0-48
 	// The bits at and after i.
 	MOVQ R11, BX
 	SHRQ $6, BX
+	MOVQ BX, R14
+	SHLQ $6, R14
 	MOVQ (DI)(BX*8), R12
 	MOVQ R11, CX
 	SHRQ CX, R12
@@ -419,18 +431,18 @@ bail:
 	RET
 
 	// A bitmap word used up: the next ones until one has a bit.
-	REFILL(skipmore1, skipped1)
+	SKIPREFILL(skipmore1, skipped1)
 
-	REFILL(nextmore1, next1)
+	NEXTREFILL(nextmore1, next1)
 
-	REFILL(skipmore2, skipped2)
+	SKIPREFILL(skipmore2, skipped2)
 
-	REFILL(nextmore2, next2)
+	NEXTREFILL(nextmore2, next2)
 
-	REFILL(skipmore3, skipped3)
+	SKIPREFILL(skipmore3, skipped3)
 
-	REFILL(nextmore3, next3)
+	NEXTREFILL(nextmore3, next3)
 
-	REFILL(skipmore4, skipped4)
+	SKIPREFILL(skipmore4, skipped4)
 
-	REFILL(nextmore4, next4)
+	NEXTREFILL(nextmore4, next4)
