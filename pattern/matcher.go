@@ -251,8 +251,16 @@ func (st *state) finish() {
 	for _, sr := range s.always {
 		st.check(sr)
 	}
-	if len(st.matched) > 1 {
-		slices.Sort(st.matched)
+	// A handful of patterns match an event: sorted by insertion, which
+	// costs less than slices.Sort's set-up for so few.
+	if m := st.matched; len(m) > 16 {
+		slices.Sort(m)
+	} else {
+		for i := 1; i < len(m); i++ {
+			for j := i; j > 0 && m[j] < m[j-1]; j-- {
+				m[j], m[j-1] = m[j-1], m[j]
+			}
+		}
 	}
 }
 
@@ -265,8 +273,9 @@ func (st *state) check(i int32) {
 		return
 	}
 	st.pending = st.pending[:0]
+	cl := st.cl
 	for _, c := range sr.clauses {
-		cs := &st.cl[c]
+		cs := &cl[c]
 		if cs.sat != e {
 			return
 		}
@@ -373,14 +382,28 @@ func (st *state) markAll(cs clauseRefs) {
 	}
 }
 
+// markSome is markAll's loop, with mark written out for values outside
+// arrays (most values; the epoch and the clauses are loaded once).
 func (st *state) markSome(cs clauseRefs) {
 	leaf := st.cur
 	if leaf == leafPending {
 		leaf = st.leaf()
 		st.cur = leaf
 	}
+	if leaf >= 0 {
+		for _, c := range cs {
+			st.mark(c, leaf)
+		}
+		return
+	}
+	e, cl := st.epoch, st.cl
 	for _, c := range cs {
-		st.mark(c, leaf)
+		s := &cl[c]
+		if s.sat != e {
+			s.sat, s.head = e, -1
+			st.satList = append(st.satList, c)
+		}
+		s.free = e
 	}
 }
 

@@ -128,29 +128,37 @@ func (t *strTable[V]) longestRun() int {
 
 // get returns the value filed under s.
 func (t *strTable[V]) get(s []byte) (v V, ok bool) {
-	f := filterBit(len(s), '"')
-	if len(s) > 0 {
-		f = filterBit(len(s), s[0])
+	n := len(s)
+	var w0, w1 uint64
+	c := byte('"')
+	if n >= 8 { // most values: the words are two loads
+		w0, w1 = load64(s, 0), load64(s, n-8)
+		c = byte(w0)
+	} else {
+		if n > 0 {
+			c = s[0]
+		}
+		w0, w1 = strWords(s)
 	}
-	if t.filter[f>>6]>>(f&63)&1 == 0 {
+	if f := filterBit(n, c); t.filter[f>>6]>>(f&63)&1 == 0 {
 		return v, false
 	}
-	w0, w1 := strWords(s)
 	var i uint64
 	if t.full {
 		i = hashStr(t.seed, s) >> (t.shift & 63)
 	} else {
-		i = t.wordHash(len(s), w0, w1)
+		i = t.wordHash(n, w0, w1)
 	}
-	mask := uint64(len(t.slots) - 1)
+	slots := t.slots
+	mask := uint64(len(slots) - 1)
 	for ; ; i = (i + 1) & mask {
-		e := &t.slots[i]
+		e := &slots[i&mask]
 		if e.idx == 0 {
 			return v, false
 		}
 		// Equal words and length are equal strings up to 16 bytes; beyond,
 		// the bytes between the first and the last eight are compared too.
-		if e.w0 == w0 && e.w1 == w1 && int(e.n) == len(s) && (len(s) <= 16 || equalMid(s, t.keys[e.idx-1])) {
+		if e.w0 == w0 && e.w1 == w1 && int(e.n) == n && (n <= 16 || equalMid(s, t.keys[e.idx-1])) {
 			return t.vals[e.idx-1], true
 		}
 	}
