@@ -107,7 +107,9 @@ func (st *state) object(n *pathNode, i, depth int) int {
 	// the end of the event takes the same paths as any unexpected byte.
 	b, masks := st.b, st.masks
 	keys := n.keys
-	i = skipWS(b, i+1)
+	if i++; isWS(byteAt(b, i)) {
+		i = skipWS(b, i)
+	}
 	if byteAt(b, i) == '}' {
 		return i + 1
 	}
