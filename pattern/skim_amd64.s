@@ -118,35 +118,31 @@ pairquote:
 	JCS  lookup
 
 colon:
-	// ':' and a string, the usual value, read as one word.
+	// ':' and a string, the usual value, read as one word. A string at
+	// the pair's level has its own copy of the string code, so that no
+	// branch on the depth is taken per string and each copy's branches
+	// follow one kind of place in the event.
 	LEAQ 2(AX), R13
 	CMPW 1(SI)(AX*1), $0x223a
-	JEQ  valquote
+	JEQ  pairstr
 	CMPB 1(SI)(AX*1), $0x3a
 	JNE  bail
 
 value:
+	// A value inside the pair's value (or the pair's, when it is not a
+	// plain string).
 	MOVBQZX (SI)(R13*1), DX
 	CMPB DX, $0x22
 	JNE  other
 
 valquote:
-	// b[R13] is the opening quote of a string value.
+	// b[R13] is the opening quote of a string inside the pair's value.
 	SKIPBIT(skipmore2, skipped2)
 	NEXTBIT(nextmore2, next2)
 	CMPB (SI)(AX*1), $0x22
 	JNE  bail
 	LEAQ 1(AX), R13
-	// At the pair's level, ',' and the next key's quote, read as one word.
-	TESTQ R10, R10
-	JNE  nestedstr
-	CMPW (SI)(R13*1), $0x222c
-	JNE  after
-	LEAQ 1(R13), R11
-	JMP  pairquote
-
-nestedstr:
-	// Inside an object of the value, the same for its next key.
+	// In an object, ',' and its next key's quote, read as one word.
 	BTQ  R10, R9
 	JCC  after
 	CMPW (SI)(R13*1), $0x222c
@@ -154,11 +150,27 @@ nestedstr:
 	INCQ R13
 	JMP  keyquote
 
+pairstr:
+	// b[R13] is the opening quote of the pair's string value.
+	SKIPBIT(skipmore5, skipped5)
+	NEXTBIT(nextmore5, next5)
+	CMPB (SI)(AX*1), $0x22
+	JNE  bail
+	LEAQ 1(AX), R13
+	// ',' and the next key's quote, read as one word.
+	CMPW (SI)(R13*1), $0x222c
+	JNE  pairafter
+	LEAQ 1(R13), R11
+	JMP  pairquote
+
 after:
 	// A value has been read; b[R13] follows it.
-	MOVBQZX (SI)(R13*1), DX
 	TESTQ R10, R10
 	JNE  nested
+
+pairafter:
+	// The pair's value has been read; b[R13] follows it.
+	MOVBQZX (SI)(R13*1), DX
 	CMPB DX, $0x2c
 	JNE  notcomma
 	LEAQ 1(R13), R11
@@ -174,6 +186,7 @@ notcomma:
 	RET
 
 nested:
+	MOVBQZX (SI)(R13*1), DX
 	BTQ  R10, R9
 	JCC  inarray
 	CMPB DX, $0x2c
@@ -392,7 +405,7 @@ lookup:
 	XORQ R10, R10
 	LEAQ 1(AX), R13
 	CMPW (SI)(R13*1), $0x222c
-	JNE  after
+	JNE  pairafter
 	LEAQ 1(R13), R11
 	JMP  pairquote
 
@@ -446,3 +459,7 @@ bail:
 	SKIPREFILL(skipmore4, skipped4)
 
 	NEXTREFILL(nextmore4, next4)
+
+	SKIPREFILL(skipmore5, skipped5)
+
+	NEXTREFILL(nextmore5, next5)
