@@ -32,9 +32,12 @@ type keyTable struct {
 	// lens has bit l set when a name is l bytes long (l < 63), bit 63 when
 	// one is longer: most keys are rejected by their length alone.
 	lens uint64
-	// filter has bit filterBit(l, c) set for each name l bytes long that
-	// starts with c: a sharper first test, for the keys read inline.
-	filter  [4]uint64
+	// first[c] has bit (l+1)%32 set for each name l bytes long that
+	// starts with c (for an empty name, the quote that closes it): the
+	// first test of a key read inline, exact for names under 31 bytes.
+	// (l+1 because that is what the skimmer has at hand: the offset of
+	// the closing quote minus that of the opening one.)
+	first   [256]uint32
 	mul     uint64 // odd multiplier of the hash
 	shift   uint8  // 64 - log2(len(slots))
 	perfect bool   // no two names share a slot
@@ -82,14 +85,10 @@ func lenBit(n int) uint64 { return 1 << min(n, 63) }
 // maxDotted is how many levels down a table files descendants.
 const maxDotted = 8
 
-// filterBit returns the bit of keyTable.filter for a key l bytes long whose
-// first byte is c (for an empty key, the quote that closes it).
-func filterBit(l int, c byte) uint { return uint(l*7+int(c)) & 255 }
-
-// may reports whether some name is l bytes long and starts with c.
+// may reports whether some name is l bytes long and starts with c (or, for
+// l ≥ 31, may be).
 func (t *keyTable) may(l int, c byte) bool {
-	f := filterBit(l, c)
-	return t.filter[f>>6]>>(f&63)&1 != 0
+	return t.first[c]>>(uint(l+1)&31)&1 != 0
 }
 
 // buildKeyTable returns the table of n's descendants, or nil when n has no
@@ -116,15 +115,17 @@ func buildKeyTable(n *pathNode) *keyTable {
 	walk("", n, 1)
 	for _, name := range names {
 		t.lens |= lenBit(len(name))
-		f := filterBit(len(name), '"')
+		c := byte('"')
 		if name != "" {
-			f = filterBit(len(name), name[0])
+			c = name[0]
 		}
-		t.filter[f>>6] |= 1 << (f & 63)
+		t.first[c] |= 1 << (uint(len(name)+1) & 31)
 	}
 	if t.deep { // any key may be a dotted path to a deep descendant
 		t.lens = ^uint64(0)
-		t.filter = [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
+		for c := range t.first {
+			t.first[c] = ^uint32(0)
+		}
 	}
 	size := 4
 	for size < 2*len(names) {

@@ -78,7 +78,7 @@ pair:
 	if byteAt(b, j) != '"' {
 		return i, skimBail, nil
 	}
-	if f := filterBit(j-i-1, byteAt(b, i+1)); keys.filter[f>>6]>>(f&63)&1 != 0 {
+	if keys.may(j-i-1, byteAt(b, i+1)) {
 		n, ok := keys.slot(b, i+1, j-i-1)
 		if !ok {
 			return i, j, nil

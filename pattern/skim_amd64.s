@@ -61,10 +61,11 @@ more: \
 // a bit at len(b), which every walk reaches before the end of masks and
 // which is never a quote.
 //
-// A key that passes the filter is looked up in the one slot its hash
-// names, as keyTable.slot does (the offsets come from go_asm.h): a name's
-// node is returned, a key that names nothing is skimmed on, and a key the
-// slot cannot decide is returned with no node for the Go look-up.
+// A key that passes the filter (keyTable.may) is looked up in the one
+// slot its hash names, as keyTable.slot does (the offsets come from
+// go_asm.h): a field's plain string is recorded, another name's node is
+// returned, a key that names nothing is skimmed on, and a key the slot
+// cannot decide is returned with no node for the Go look-up.
 //
 // Registers: SI b, DI masks, R8 keys, R11 the quote of the pair's key
 // (where a bail resumes), R13 the cursor in its value, R10 the depth
@@ -102,19 +103,13 @@ pairquote:
 	// AX: the byte ending the key.
 	CMPB (SI)(AX*1), $0x22
 	JNE  bail
-	// The filter bit of (length, first byte): (l*7 + c) & 255.
+	// The filter: bit l+1 (mod 32, which BTL takes) of the first
+	// byte's row, with DX = AX-R11 = l+1.
 	MOVQ AX, DX
 	SUBQ R11, DX
-	DECQ DX
-	LEAQ (DX)(DX*2), CX
-	LEAQ (DX)(CX*2), DX
 	MOVBQZX 1(SI)(R11*1), CX
-	ADDQ CX, DX
-	ANDQ $255, DX
-	MOVQ DX, CX
-	SHRQ $6, CX
-	MOVQ keyTable_filter(R8)(CX*8), CX
-	BTQ  DX, CX
+	MOVL keyTable_first(R8)(CX*4), CX
+	BTL  DX, CX
 	JCS  lookup
 
 colon:

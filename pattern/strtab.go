@@ -39,6 +39,10 @@ type strSlot struct {
 	idx    int32 // 1 + index in keys; 0: empty
 }
 
+// filterBit returns the bit of strTable.filter for a string l bytes long
+// whose first byte is c (for an empty string, the quote that closes it).
+func filterBit(l int, c byte) uint { return uint(l*7+int(c)) & 255 }
+
 // strWords returns the length-and-words description of s.
 func strWords(s []byte) (w0, w1 uint64) {
 	switch n := len(s); {
