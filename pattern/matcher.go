@@ -299,6 +299,14 @@ const maxConsistencySteps = 1 << 14
 // values so that no two values come from different elements of one array
 // (event-ruler's array consistency).
 func (st *state) consistent() bool {
+	// The usual case, two clauses held by one value each (a tag's key and
+	// value), is one comparison without the search.
+	if p := st.pending; len(p) == 2 {
+		a, b := st.cl[p[0]].head, st.cl[p[1]].head
+		if st.nodes[a].next < 0 && st.nodes[b].next < 0 {
+			return st.compatible(st.nodes[a].leaf, st.nodes[b].leaf)
+		}
+	}
 	st.chosen = st.chosen[:0]
 	st.budget = maxConsistencySteps
 	return st.choose(0)
