@@ -16,8 +16,8 @@ import (
 // eight bytes (overlapping when shorter than 16; for fewer than eight
 // bytes, its first and last four, or its bytes), which for a string of at
 // most 16 bytes are all of it, so that equal words and length are equal
-// strings. A filter of (length, first byte) pairs rejects most strings
-// first; the slots, at most half full, are found by a hash of the words,
+// strings. Filters of (length, first byte) and (length, last byte) pairs
+// reject most strings first; the slots, at most half full, are found by a hash of the words,
 // with a random multiplier per table. Should many strings share their
 // words (long ones that differ only in the middle), which would make long
 // probe chains, the table hashes every byte (wyhash, seeded at random)
@@ -26,6 +26,7 @@ type strTable[V any] struct {
 	keys   []string
 	vals   []V
 	filter [4]uint64 // bit filterBit(len, first byte) of each key
+	last   [4]uint64 // bit filterBit(len, last byte) of each key
 	slots  []strSlot
 	mul    uint64 // odd multiplier of the word hash
 	seed   uint64 // seed of the full hash
@@ -82,11 +83,12 @@ func newStrTable[V any](m map[string]V) *strTable[V] {
 	for k, v := range m {
 		t.keys = append(t.keys, k)
 		t.vals = append(t.vals, v)
-		f := filterBit(len(k), '"')
+		f, l := filterBit(len(k), '"'), filterBit(len(k), '"')
 		if k != "" {
-			f = filterBit(len(k), k[0])
+			f, l = filterBit(len(k), k[0]), filterBit(len(k), k[len(k)-1])
 		}
 		t.filter[f>>6] |= 1 << (f & 63)
+		t.last[l>>6] |= 1 << (l & 63)
 	}
 	size := 4
 	for size < 2*len(m) {
@@ -134,17 +136,22 @@ func (t *strTable[V]) longestRun() int {
 func (t *strTable[V]) get(s []byte) (v V, ok bool) {
 	n := len(s)
 	var w0, w1 uint64
-	c := byte('"')
+	c, z := byte('"'), byte('"')
 	if n >= 8 { // most values: the words are two loads
 		w0, w1 = load64(s, 0), load64(s, n-8)
-		c = byte(w0)
+		c, z = byte(w0), byte(w1>>56)
 	} else {
 		if n > 0 {
-			c = s[0]
+			c, z = s[0], s[n-1]
 		}
 		w0, w1 = strWords(s)
 	}
+	// Values of one field often share their length and first byte
+	// (GeneratedFindingInstaceTag1, …Tag2): the last byte is tested too.
 	if f := filterBit(n, c); t.filter[f>>6]>>(f&63)&1 == 0 {
+		return v, false
+	}
+	if f := filterBit(n, z); t.last[f>>6]>>(f&63)&1 == 0 {
 		return v, false
 	}
 	var i uint64
