@@ -123,27 +123,24 @@ type anyButEntry struct {
 
 // fieldMatcher indexes the values of every clause on one field.
 type fieldMatcher struct {
-	id    int32                 // the field's id
-	exact map[string]clauseRefs // strings (while building; then exactT)
-	// exactFirst holds the first bytes of the exact strings (all bytes when
-	// one is empty): a value starting with another byte needs no look-up
-	exactFirst byteSet
-	numText    map[string]clauseRefs // number literals, by text (while building; then numTextT)
-	numEq      map[int64]clauseRefs  // number literals, by quantized value
-	trueC      clauseRefs
-	falseC     clauseRefs
-	nullC      clauseRefs
-	prefix     affixTable
-	suffix     affixTable
-	ciExact    map[string]clauseRefs // folded (while building; then ciExactT)
-	ciPref     affixTable            // folded
-	ciSuff     affixTable            // folded
-	wild       wildIndex
-	ranges     []rangeEntry // while building; then numRanges
-	numRanges  *numIndex
-	ips        ipTable
-	anyBut     []anyButEntry
-	exists     clauseRefs // exists:true
+	id        int32                 // the field's id
+	exact     map[string]clauseRefs // strings (while building; then exactT)
+	numText   map[string]clauseRefs // number literals, by text (while building; then numTextT)
+	numEq     map[int64]clauseRefs  // number literals, by quantized value
+	trueC     clauseRefs
+	falseC    clauseRefs
+	nullC     clauseRefs
+	prefix    affixTable
+	suffix    affixTable
+	ciExact   map[string]clauseRefs // folded (while building; then ciExactT)
+	ciPref    affixTable            // folded
+	ciSuff    affixTable            // folded
+	wild      wildIndex
+	ranges    []rangeEntry // while building; then numRanges
+	numRanges *numIndex
+	ips       ipTable
+	anyBut    []anyButEntry
+	exists    clauseRefs // exists:true
 
 	exactT, numTextT, ciExactT *strTable[clauseRefs]
 
@@ -162,11 +159,6 @@ func (f *fieldMatcher) add(v *value, c int32) {
 		r := f.exact[v.s]
 		r.add(c)
 		f.exact[v.s] = r
-		if v.s == "" {
-			f.exactFirst.addAll()
-		} else {
-			f.exactFirst.add(v.s[0])
-		}
 	case opExactIP, opCIDR:
 		f.needIP = true
 		f.ips.add(v.ip, c)

@@ -449,9 +449,12 @@ func (st *state) onLiteral(f int32, k tokKind) { st.matchLiteral(st.s.fields[f],
 // whose matchers are fm.
 func (st *state) matchString(fm *fieldMatcher, s []byte) {
 	st.startValue(fm.id)
-	if fm.exactT != nil && (len(s) == 0 || fm.exactFirst.has(s[0])) {
-		if cs, ok := fm.exactT.get(s); ok {
-			st.markAll(cs)
+	// Most values fail the exact values' filters: tested here, inlined.
+	if t := fm.exactT; t != nil {
+		if f, g := filterBits(s); t.hasBits(f, g) {
+			if cs, ok := t.find(s); ok {
+				st.markAll(cs)
+			}
 		}
 	}
 	// Most fields have exact values only (or exact values and exists):

@@ -23,15 +23,14 @@ import (
 // probe chains, the table hashes every byte (wyhash, seeded at random)
 // instead.
 type strTable[V any] struct {
-	keys   []string
-	vals   []V
-	filter [4]uint64 // bit filterBit(len, first byte) of each key
-	last   [4]uint64 // bit filterBit(len, last byte) of each key
-	slots  []strSlot
-	mul    uint64 // odd multiplier of the word hash
-	seed   uint64 // seed of the full hash
-	full   bool   // hash every byte
-	shift  uint8
+	keys []string
+	vals []V
+	strFilter
+	slots []strSlot
+	mul   uint64 // odd multiplier of the word hash
+	seed  uint64 // seed of the full hash
+	full  bool   // hash every byte
+	shift uint8
 }
 
 type strSlot struct {
@@ -39,10 +38,6 @@ type strSlot struct {
 	n      int32
 	idx    int32 // 1 + index in keys; 0: empty
 }
-
-// filterBit returns the bit of strTable.filter for a string l bytes long
-// whose first byte is c (for an empty string, the quote that closes it).
-func filterBit(l int, c byte) uint { return uint(l*7+int(c)) & 255 }
 
 // strWords returns the length-and-words description of s.
 func strWords(s []byte) (w0, w1 uint64) {
@@ -83,10 +78,7 @@ func newStrTable[V any](m map[string]V) *strTable[V] {
 	for k, v := range m {
 		t.keys = append(t.keys, k)
 		t.vals = append(t.vals, v)
-		f, l := filterBit(len(k), '"'), filterBit(len(k), '"')
-		if k != "" {
-			f, l = filterBit(len(k), k[0]), filterBit(len(k), k[len(k)-1])
-		}
+		f, l := filterBits(stringBytes(k))
 		t.filter[f>>6] |= 1 << (f & 63)
 		t.last[l>>6] |= 1 << (l & 63)
 	}
@@ -132,27 +124,54 @@ func (t *strTable[V]) longestRun() int {
 	return min(longest, len(t.slots))
 }
 
+// strFilter is a strTable's filters. It is not generic, so that its
+// methods can be inlined.
+type strFilter struct {
+	filter [4]uint64 // the bit of (length, first byte) of each key (filterBits)
+	last   [4]uint64 // the bit of (length, last byte) of each key
+}
+
+// may reports whether some key has s's length and first byte, and some
+// key its length and last byte: the filters get starts with.
+func (t *strFilter) may(s []byte) bool {
+	f, g := filterBits(s)
+	return t.hasBits(f, g)
+}
+
+// hasBits reports whether bits f and g (filterBits) are set. It is inlined:
+// matchString tests a field's exact values here, as most values fail.
+func (t *strFilter) hasBits(f, g uint) bool {
+	return t.filter[f>>6]>>(f&63)&(t.last[g>>6]>>(g&63))&1 != 0
+}
+
+// filterBits returns the bits of strFilter.filter and strFilter.last for
+// s: (7 times its length plus its first, or last, byte) mod 256, with 0
+// for the bytes of an empty string.
+func filterBits(s []byte) (f, g uint) {
+	var c, z uint
+	if n := len(s); n > 0 {
+		c, z = uint(s[0]), uint(s[n-1])
+	}
+	l := uint(len(s)) * 7
+	return (l + c) & 255, (l + z) & 255
+}
+
 // get returns the value filed under s.
 func (t *strTable[V]) get(s []byte) (v V, ok bool) {
+	if !t.strFilter.may(s) {
+		return v, false
+	}
+	return t.find(s)
+}
+
+// find is get once s has passed the filters.
+func (t *strTable[V]) find(s []byte) (v V, ok bool) {
 	n := len(s)
 	var w0, w1 uint64
-	c, z := byte('"'), byte('"')
 	if n >= 8 { // most values: the words are two loads
 		w0, w1 = load64(s, 0), load64(s, n-8)
-		c, z = byte(w0), byte(w1>>56)
 	} else {
-		if n > 0 {
-			c, z = s[0], s[n-1]
-		}
 		w0, w1 = strWords(s)
-	}
-	// Values of one field often share their length and first byte
-	// (GeneratedFindingInstaceTag1, …Tag2): the last byte is tested too.
-	if f := filterBit(n, c); t.filter[f>>6]>>(f&63)&1 == 0 {
-		return v, false
-	}
-	if f := filterBit(n, z); t.last[f>>6]>>(f&63)&1 == 0 {
-		return v, false
 	}
 	var i uint64
 	if t.full {
