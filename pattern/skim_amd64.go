@@ -7,6 +7,15 @@ package pattern
 //go:noescape
 func skimPairsAsm(st *state, keys *keyTable, i int) (pos, end int, child *pathNode)
 
+// skimBMI1 reports whether the CPU has BMI1, whose BLSR the assembly
+// skimmer uses (every x86-64 CPU since 2013 does). Without it the skimmer
+// bails at once and the object loop reads every pair, slower but the
+// same. Set once, at start-up; tests turn it off to run that path.
+var skimBMI1 = cpuHasBMI1()
+
+// cpuHasBMI1 asks CPUID (skim_amd64.s).
+func cpuHasBMI1() bool
+
 // skim runs the skimmer on the event: skimPairsAsm, whatever the
 // classifier (TestSkim and FuzzSkim compare it with skimPairsGo, which
 // other architectures run; GOARCH=386 go test runs the package there). It

@@ -1,38 +1,35 @@
 #include "textflag.h"
 #include "go_asm.h"
 
-// The bitmap walk. SKIPBIT consumes the lowest bit left (the opening
-// quote of a string at the cursor); NEXTBIT sets AX to the offset of the
-// next one and consumes it (BSF sets ZF when no bit is left, so that one
-// instruction both finds the bit and tests the word). When the current
-// word is used up, each jumps to its REFILL (SKIPREFILL, NEXTREFILL), out
-// of line, which loads the following words until one has a bit (the bit
-// at len(b) ends the search) and comes back. R14 holds the offset of the
-// current word's first byte (BX*64), kept by the refills. Labels are
-// arguments: a macro is written out once per use.
-#define SKIPBIT(more, back) \
-	TESTQ R12, R12 \
-	JZ   more \
-back: \
-	LEAQ -1(R12), DX \
-	ANDQ DX, R12
+// The bitmap walk, with BMI1's BLSR (clear the lowest set bit; CF when
+// the word was empty), which the CPU must have: skimPairsAsm returns a
+// bail at once when skimBMI1 is false. SKIPBIT consumes the lowest bit
+// left (the opening quote of a string at the cursor); NEXTBIT sets AX to
+// the offset of the next one and consumes it (BSF sets ZF when no bit is
+// left). When the current word is used up, each jumps to its REFILL
+// (SKIPREFILL, NEXTREFILL), out of line, which loads the next word and
+// tries again, until a word has a bit (the bit at len(b) ends the
+// search). R14 holds the offset of the current word's first byte
+// (BX*64), kept by the refills. Labels are arguments: a macro is written
+// out once per use.
+#define SKIPBIT(more, again) \
+again: \
+	BLSRQ R12, R12 \
+	JCS  more
 
 #define NEXTBIT(more, again) \
 again: \
 	BSFQ R12, AX \
 	JZ   more \
 	ADDQ R14, AX \
-	LEAQ -1(R12), DX \
-	ANDQ DX, R12
+	BLSRQ R12, R12
 
-#define SKIPREFILL(more, back) \
+#define SKIPREFILL(more, again) \
 more: \
 	INCQ BX \
 	ADDQ $64, R14 \
 	MOVQ (DI)(BX*8), R12 \
-	TESTQ R12, R12 \
-	JZ   more \
-	JMP  back
+	JMP  again
 
 #define NEXTREFILL(more, again) \
 more: \
@@ -80,6 +77,9 @@ TEXT ·skimPairsAsm(SB), NOSPLIT, $0-48
 	MOVQ state_mPtr(AX), DI
 	MOVQ keys+8(FP), R8
 	MOVQ i+16(FP), R11
+	// Without BMI1 every pair is left to the object loop.
+	CMPB ·skimBMI1(SB), $0
+	JEQ  bail
 	XORQ R9, R9
 	XORQ R10, R10
 	// The bits at and after i.
@@ -458,3 +458,22 @@ bail:
 	SKIPREFILL(skipmore5, skipped5)
 
 	NEXTREFILL(nextmore5, next5)
+
+// func cpuHasBMI1() bool
+TEXT ·cpuHasBMI1(SB), NOSPLIT, $0-1
+	XORL AX, AX
+	XORL CX, CX
+	CPUID
+	CMPL AX, $7
+	JLT  nobmi1
+	MOVL $7, AX
+	XORL CX, CX
+	CPUID
+	SHRL $3, BX
+	ANDL $1, BX
+	MOVB BX, ret+0(FP)
+	RET
+
+nobmi1:
+	MOVB $0, ret+0(FP)
+	RET
