@@ -8,7 +8,8 @@ package pattern
 func skimPairsAsm(st *state, keys *keyTable, i int) (pos, end int, child *pathNode)
 
 // skimBMI1 reports whether the CPU has BMI1, whose BLSR the assembly
-// skimmer uses (every x86-64 CPU since 2013 does). Without it the skimmer
+// skimmer uses (Intel since Haswell, AMD since Piledriver; some low-end
+// Pentium and Celeron parts lack it). Without it the skimmer
 // bails at once and the object loop reads every pair, slower but the
 // same. Set once, at start-up; tests turn it off to run that path.
 var skimBMI1 = cpuHasBMI1()
@@ -19,8 +20,8 @@ func cpuHasBMI1() bool
 // skim runs the skimmer on the event: skimPairsAsm, whatever the
 // classifier (TestSkim and FuzzSkim compare it with skimPairsGo, which
 // other architectures run; GOARCH=386 go test runs the package there). It
-// takes the event and its bitmap as the pointers begin keeps, so that it
-// is inlined into the object loop.
+// passes st itself, whose fields the assembly reads, so that it is inlined
+// into the object loop.
 func (st *state) skim(keys *keyTable, i int) (pos, end int, child *pathNode) {
 	return skimPairsAsm(st, keys, i)
 }
