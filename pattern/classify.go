@@ -6,8 +6,8 @@ import "math/bits"
 // thing from them: where each one ends, that is the next quote, backslash
 // or control byte. Rather than searching every string separately, the
 // whole event is first classified in one pass, 64 bytes at a time, into a
-// bitmap of those bytes (on amd64 with SSE2 instructions, 16 bytes at a
-// time; elsewhere eight at a time in plain Go), and the scanner then finds
+// bitmap of those bytes (on amd64 with SSE2 or AVX instructions, 16 bytes
+// at a time; elsewhere eight at a time in plain Go), and the scanner then finds
 // the end of a string with a shift and a trailing-zero count. The pass has
 // no branches that depend on the data, so it runs at a few bytes per cycle
 // whatever the event looks like, and the scanner's per-string work no

@@ -12,9 +12,27 @@ import "unsafe"
 //go:noescape
 func classifySSE2(b *byte, blocks int, masks *uint64, dst *byte)
 
-// simdLevel selects the classifier: 1 SSE2, 0 the portable one (tests set
-// it to run everything on each).
-var simdLevel = 1
+// classifyAVX is classifySSE2 in the VEX encoding (classify_amd64.s), for
+// CPUs with AVX.
+//
+//go:noescape
+func classifyAVX(b *byte, blocks int, masks *uint64, dst *byte)
+
+// cpuHasAVX reports whether the CPU and the OS support AVX
+// (classify_amd64.s).
+func cpuHasAVX() bool
+
+// bestSIMD is the best classifier level the CPU has.
+var bestSIMD = func() int {
+	if cpuHasAVX() {
+		return 2
+	}
+	return 1
+}()
+
+// simdLevel selects the classifier: 2 AVX, 1 SSE2, 0 the portable one. It
+// is set once, at start-up; tests change it to run everything on each.
+var simdLevel = bestSIMD
 
 // classify writes the bitmap of b (a multiple of 64 bytes long) to masks
 // and copies b to dst.
@@ -25,21 +43,30 @@ func classify(b []byte, masks []uint64, dst []byte) {
 	}
 	_ = masks[blocks-1]
 	_ = dst[len(b)-1]
-	if simdLevel == 0 {
+	switch simdLevel {
+	case 0:
 		classifyGeneric(b, masks)
 		copy(dst, b)
-		return
+	case 1:
+		classifySSE2(unsafe.SliceData(b), blocks, unsafe.SliceData(masks), unsafe.SliceData(dst))
+	default:
+		classifyAVX(unsafe.SliceData(b), blocks, unsafe.SliceData(masks), unsafe.SliceData(dst))
 	}
-	classifySSE2(unsafe.SliceData(b), blocks, unsafe.SliceData(masks), unsafe.SliceData(dst))
 }
 
-// simdLevels lists the classifiers, best first (for tests).
-func simdLevels() []int { return []int{1, 0} }
+// simdLevels lists the classifiers the CPU has, best first (for tests).
+func simdLevels() []int {
+	levels := []int{}
+	for l := bestSIMD; l >= 0; l-- {
+		levels = append(levels, l)
+	}
+	return levels
+}
 
-// setSIMD selects a classifier level (for tests); it returns the previous
-// one.
+// setSIMD selects a classifier level (for tests), at most the best the
+// CPU has; it returns the previous one.
 func setSIMD(level int) int {
 	old := simdLevel
-	simdLevel = min(max(level, 0), 1)
+	simdLevel = min(max(level, 0), bestSIMD)
 	return old
 }
