@@ -113,7 +113,10 @@ func (st *state) object(n *pathNode, i, depth int) int {
 	if byteAt(b, i) == '}' {
 		return i + 1
 	}
-	skim := !st.spaced
+	// The skimmer nests up to fastDepth inside a pair's value without
+	// counting toward maxEventDepth: near that limit (arrays can nest
+	// without end along a referenced path), the checked loop reads.
+	skim := !st.spaced && depth+fastDepth < maxEventDepth
 	for {
 		// Pairs that name nothing are skimmed; the loop reads the others.
 		// Once skimming gave up in an object, the loop reads the rest of it:

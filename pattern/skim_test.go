@@ -188,3 +188,24 @@ func TestEventEndsAtEveryOffset(t *testing.T) {
 		}
 	}
 }
+
+// TestSkimNearDepthLimit nests arrays along a referenced path to just
+// under EventBridge's depth limit, with objects in them whose values nest
+// further: the skimmer, which does not count toward the limit, must leave
+// them to the checked loop there, which refuses what is too deep where the
+// reference scanner does.
+func TestSkimNearDepthLimit(t *testing.T) {
+	m := NewMatcher()
+	if err := m.Add("r", []byte(`{"detail":{"v":{"w":["x"]}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, inner := range []int{1, 40, 63, 64} {
+		for outer := maxEventDepth - 3*fastDepth; outer < maxEventDepth; outer += 7 {
+			ev := `{"detail":{"v":` + strings.Repeat("[", outer) + `{"w":"x","k":` + strings.Repeat("[", inner) +
+				strings.Repeat("]", inner) + `}` + strings.Repeat("]", outer) + `}}`
+			if d := sameAsReference(m, []byte(ev)); d != "" {
+				t.Fatalf("%d arrays, then %d inside an object: %s", outer, inner, d)
+			}
+		}
+	}
+}
