@@ -252,12 +252,27 @@ func (st *state) array(n *pathNode, i, depth int) int {
 	t := len(st.trail) - 1 // nested arrays push and pop above it
 	for idx := uint32(0); ; idx++ {
 		st.trail[t].idx = idx
-		// Elements that are objects (tags, mostly) go straight to object.
+		// Elements that are objects (tags, mostly) go straight to object,
+		// or are skimmed here whole: most are small objects of named
+		// strings, which one skimmer call reads to their '}'. Any other
+		// result is dropped, strings recorded included, and object reads
+		// the element from its start.
 		if byteAt(b, i) == '{' && n.children != nil {
+			if !st.spaced && depth+1+fastDepth < maxEventDepth {
+				if j, end, _ := st.skim(n.keys, i+1); end == skimEnd {
+					if st.hits.n != 0 {
+						st.matchHits()
+					}
+					i = j
+					goto next
+				}
+				st.hits.n = 0
+			}
 			i = st.object(n, i, depth+1)
 		} else {
 			i = st.value(n, i, depth)
 		}
+	next:
 		if i < 0 {
 			return -1
 		}
