@@ -7,12 +7,11 @@
 // skimPairsAsm returns a bail at once when skimBMI1 is false. SKIPBIT
 // consumes the lowest bit left (the opening quote of a string at the
 // cursor); NEXTBIT sets AX to the offset of the next one and consumes it.
-// When the current word is used up, each jumps to its REFILL
-// (SKIPREFILL, NEXTREFILL), out of line, which loads the next word and
-// tries again, until a word has a bit (the bit at len(b) ends the
-// search). R14 holds the offset of the current word's first byte
-// (BX*64), kept by the refills. Labels are arguments: a macro is written
-// out once per use.
+// When the current word is used up, each jumps to its REFILL, out of
+// line, which loads the next word and tries again, until a word has a bit
+// (the bit at len(b) ends the search). R14 holds the offset of the
+// current word's first byte (BX*64), kept by the refills. Labels are
+// arguments: a macro is written out once per use.
 #define SKIPBIT(more, again) \
 again: \
 	BLSRQ R12, R12 \
@@ -25,14 +24,7 @@ again: \
 	ADDQ R14, AX \
 	BLSRQ R12, R12
 
-#define SKIPREFILL(more, again) \
-more: \
-	INCQ BX \
-	ADDQ $64, R14 \
-	MOVQ (DI)(BX*8), R12 \
-	JMP  again
-
-#define NEXTREFILL(more, again) \
+#define REFILL(more, again) \
 more: \
 	INCQ BX \
 	ADDQ $64, R14 \
@@ -440,25 +432,25 @@ bail:
 	RET
 
 	// A bitmap word used up: the next ones until one has a bit.
-	SKIPREFILL(skipmore1, skipped1)
+	REFILL(skipmore1, skipped1)
 
-	NEXTREFILL(nextmore1, next1)
+	REFILL(nextmore1, next1)
 
-	SKIPREFILL(skipmore2, skipped2)
+	REFILL(skipmore2, skipped2)
 
-	NEXTREFILL(nextmore2, next2)
+	REFILL(nextmore2, next2)
 
-	SKIPREFILL(skipmore3, skipped3)
+	REFILL(skipmore3, skipped3)
 
-	NEXTREFILL(nextmore3, next3)
+	REFILL(nextmore3, next3)
 
-	SKIPREFILL(skipmore4, skipped4)
+	REFILL(skipmore4, skipped4)
 
-	NEXTREFILL(nextmore4, next4)
+	REFILL(nextmore4, next4)
 
-	SKIPREFILL(skipmore5, skipped5)
+	REFILL(skipmore5, skipped5)
 
-	NEXTREFILL(nextmore5, next5)
+	REFILL(nextmore5, next5)
 
 // func cpuHasBMI1() bool
 TEXT ·cpuHasBMI1(SB), NOSPLIT, $0-1
