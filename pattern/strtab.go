@@ -17,8 +17,8 @@ import (
 // bytes, its first and last four, or its bytes), which for a string of at
 // most 16 bytes are all of it, so that equal words and length are equal
 // strings. Filters of (length, first byte) and (length, last byte) pairs
-// reject most strings first; the slots, at most half full, are found by a hash of the words,
-// with a random multiplier per table. Should many strings share their
+// reject most strings first; the slots, at most half full, are found by a
+// hash of the words, with a random multiplier per table. Should many strings share their
 // words (long ones that differ only in the middle), which would make long
 // probe chains, the table hashes every byte (wyhash, seeded at random)
 // instead.
@@ -167,12 +167,7 @@ func (t *strTable[V]) get(s []byte) (v V, ok bool) {
 // find is get once s has passed the filters.
 func (t *strTable[V]) find(s []byte) (v V, ok bool) {
 	n := len(s)
-	var w0, w1 uint64
-	if n >= 8 { // most values: the words are two loads
-		w0, w1 = load64(s, 0), load64(s, n-8)
-	} else {
-		w0, w1 = strWords(s)
-	}
+	w0, w1 := strWords(s)
 	var i uint64
 	if t.full {
 		i = hashStr(t.seed, s) >> (t.shift & 63)
@@ -182,7 +177,7 @@ func (t *strTable[V]) find(s []byte) (v V, ok bool) {
 	slots := t.slots
 	mask := uint64(len(slots) - 1)
 	for ; ; i = (i + 1) & mask {
-		e := &slots[i&mask]
+		e := &slots[i]
 		if e.idx == 0 {
 			return v, false
 		}
