@@ -299,14 +299,6 @@ const maxConsistencySteps = 1 << 14
 // values so that no two values come from different elements of one array
 // (event-ruler's array consistency).
 func (st *state) consistent() bool {
-	// The usual case, two clauses held by one value each (a tag's key and
-	// value), is one comparison without the search.
-	if p := st.pending; len(p) == 2 {
-		a, b := st.cl[p[0]].head, st.cl[p[1]].head
-		if st.nodes[a].next < 0 && st.nodes[b].next < 0 {
-			return st.compatible(st.nodes[a].leaf, st.nodes[b].leaf)
-		}
-	}
 	st.chosen = st.chosen[:0]
 	st.budget = maxConsistencySteps
 	return st.choose(0)
@@ -362,12 +354,7 @@ func (st *state) compatible(a, b int32) bool {
 // arrays, or the field's absence).
 func (st *state) mark(c int32, leaf int32) {
 	e := st.epoch
-	cs := &st.cl[c]
-	if cs.sat != e {
-		cs.sat = e
-		cs.head = -1
-		st.satList = append(st.satList, c)
-	}
+	cs := st.hold(c)
 	if cs.free == e {
 		return
 	}
@@ -382,6 +369,16 @@ func (st *state) mark(c int32, leaf int32) {
 	cs.head = int32(len(st.nodes) - 1)
 }
 
+// hold records that clause c holds in this event and returns its state.
+func (st *state) hold(c int32) *clauseState {
+	cs := &st.cl[c]
+	if cs.sat != st.epoch {
+		cs.sat, cs.head = st.epoch, -1
+		st.satList = append(st.satList, c)
+	}
+	return cs
+}
+
 // markAll records that the clauses cs hold, by the value being matched.
 // Most lists are empty, so this test is inlined and the work is not.
 func (st *state) markAll(cs clauseRefs) {
@@ -390,8 +387,8 @@ func (st *state) markAll(cs clauseRefs) {
 	}
 }
 
-// markSome is markAll's loop, with mark written out for values outside
-// arrays (most values; the epoch and the clauses are loaded once).
+// markSome is markAll's loop. A value outside arrays (most values) holds
+// its clauses free of any array element: mark's other cases are skipped.
 func (st *state) markSome(cs clauseRefs) {
 	leaf := st.cur
 	if leaf == leafPending {
@@ -404,14 +401,8 @@ func (st *state) markSome(cs clauseRefs) {
 		}
 		return
 	}
-	e, cl := st.epoch, st.cl
 	for _, c := range cs {
-		s := &cl[c]
-		if s.sat != e {
-			s.sat, s.head = e, -1
-			st.satList = append(st.satList, c)
-		}
-		s.free = e
+		st.hold(c).free = st.epoch
 	}
 }
 
