@@ -113,10 +113,7 @@ func (st *state) object(n *pathNode, i, depth int) int {
 	if byteAt(b, i) == '}' {
 		return i + 1
 	}
-	// The skimmer nests up to fastDepth inside a pair's value without
-	// counting toward maxEventDepth: near that limit (arrays can nest
-	// without end along a referenced path), the checked loop reads.
-	skim := !st.spaced && depth+fastDepth < maxEventDepth
+	skim := st.skimmable(depth)
 	for {
 		// Pairs that name nothing are skimmed; the loop reads the others.
 		// Once skimming gave up in an object, the loop reads the rest of it:
@@ -209,6 +206,15 @@ func (st *state) object(n *pathNode, i, depth int) int {
 	}
 }
 
+// skimmable reports whether the pairs of an object at depth may be
+// skimmed. Not in a pretty-printed event: skimming stops at whitespace.
+// Nor within fastDepth of maxEventDepth: the skimmer nests up to fastDepth
+// inside a pair's value without counting toward the limit, and arrays can
+// nest without end along a referenced path.
+func (st *state) skimmable(depth int) bool {
+	return !st.spaced && depth+fastDepth < maxEventDepth
+}
+
 // matchHits matches the named plain strings the skimmer recorded, in
 // the order it read them, and empties the record.
 func (st *state) matchHits() {
@@ -258,21 +264,22 @@ func (st *state) array(n *pathNode, i, depth int) int {
 		// result is dropped, strings recorded included, and object reads
 		// the element from its start.
 		if byteAt(b, i) == '{' && n.children != nil {
-			if !st.spaced && depth+1+fastDepth < maxEventDepth {
-				if j, end, _ := st.skim(n.keys, i+1); end == skimEnd {
-					if st.hits.n != 0 {
-						st.matchHits()
-					}
-					i = j
-					goto next
+			j, end := 0, skimBail
+			if st.skimmable(depth + 1) {
+				if j, end, _ = st.skim(n.keys, i+1); end != skimEnd {
+					st.hits.n = 0
+				} else if st.hits.n != 0 {
+					st.matchHits()
 				}
-				st.hits.n = 0
 			}
-			i = st.object(n, i, depth+1)
+			if end == skimEnd {
+				i = j
+			} else {
+				i = st.object(n, i, depth+1)
+			}
 		} else {
 			i = st.value(n, i, depth)
 		}
-	next:
 		if i < 0 {
 			return -1
 		}
