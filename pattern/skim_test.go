@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"unsafe"
@@ -206,6 +207,52 @@ func TestSkimNearDepthLimit(t *testing.T) {
 			if d := sameAsReference(m, []byte(ev)); d != "" {
 				t.Fatalf("%d arrays, then %d inside an object: %s", outer, inner, d)
 			}
+		}
+	}
+}
+
+// TestArrayObjectElements checks the array loop's path for elements that
+// are objects, which one skimmer call reads to their '}' when it can (tags)
+// and object reads from the start when it cannot, against the reference
+// scanner: every kind of element, and each pattern needing the key and the
+// value of one element (array consistency).
+func TestArrayObjectElements(t *testing.T) {
+	m := NewMatcher()
+	for id, src := range map[string]string{
+		"tag":    `{"tags":{"key":["env"],"value":["prod"]}}`,
+		"nested": `{"tags":{"key":["env"],"meta":{"v":[1]}}}`,
+		"exists": `{"tags":{"value":[{"exists":false}]}}`,
+	} {
+		if err := m.Add(id, []byte(src)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		elems, want string // want: the matches, or "-" for an invalid event
+	}{
+		{`{"key":"env","value":"prod"}`, "[tag]"},
+		{`{"key":"env","value":"dev"},{"key":"team","value":"prod"}`, "[]"}, // key and value in different elements
+		{`{"key":"team","value":"x"},{"value":"prod","key":"env"}`, "[tag]"},
+		{`{"key":"env","meta":{"v":1}}`, "[exists nested]"}, // a named object after a recorded string
+		{`{"key":"env","value":"pr\u006fd"}`, "[tag]"},      // an escape after a recorded string
+		{`{"key":"env", "value":"prod"}`, "[tag]"},          // whitespace
+		{`{"key":"env","value":1}`, "[]"},                   // a named number
+		{`{}`, "[exists]"},
+		{`{"key":"env"},{}`, "[exists]"},
+		{`"env"`, "[exists]"},
+		{`1`, "[exists]"},
+		{`[{"key":"env","value":"prod"}]`, "[tag]"},
+		{`{"a":{"b":[1,{"c":"d"}]},"key":"env","value":"prod"}`, "[tag]"},
+		{`{"key":"env","value":"prod",}`, "-"}, // invalid after recorded strings
+		{`{"key":"env","value":"prod"`, "-"},   // cut short
+	} {
+		ev := `{"tags":[` + tc.elems + `]}`
+		if d := sameAsReference(m, []byte(ev)); d != "" {
+			t.Errorf("%s: %s", ev, d)
+		}
+		got, err := m.Match([]byte(ev))
+		if s := fmt.Sprint(got); err != nil && tc.want != "-" || err == nil && s != tc.want {
+			t.Errorf("%s: matches %s (error %v), want %s", ev, s, err, tc.want)
 		}
 	}
 }
